@@ -1,0 +1,45 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo bench bench-quick lint typecheck unit deps system-deps clean
+
+# Python packages, reinstalled when a requirements file changes.
+$(STAMP): requirements.txt lambdas/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+# Server binaries the tests and the demo start on loopback (installed if missing).
+system-deps:
+	@bash scripts/ensure-system-deps.sh
+
+deps: $(STAMP) system-deps
+
+lint: deps
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: deps
+	$(PY) -m mypy
+
+unit: deps
+	$(PY) -m pytest
+
+test: lint typecheck bench-quick unit
+
+demo: deps
+	$(PY) -m demo
+
+bench: deps
+	$(PY) -m bench
+
+# A fast pass over every benchmark so it cannot rot; records nothing, asserts no timing.
+bench-quick: deps
+	$(PY) -m bench --quick --no-write
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache cdk.out

@@ -1,0 +1,67 @@
+"""Structured logs and EMF metrics for rotation steps; never a secret value.
+
+Logs carry secret ARN, step, token and kind. Metrics (namespace ``SecretRotation``,
+dimensions ``service`` and ``kind``) count succeeded and failed steps, time each step and
+count completed rotations, so one alarm per function catches any failing step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TextIO
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "secret-rotation"
+METRICS_NAMESPACE = "SecretRotation"
+
+# botocore at DEBUG prints request and response bodies, SecretString included. Pin the AWS
+# SDK's loggers at WARNING whatever LOG_LEVEL says.
+_NOISY_LOGGERS = ("boto3", "botocore", "urllib3", "s3transfer")
+
+
+def quiet_sdk_loggers() -> None:
+    """Keep SDK loggers above DEBUG so no request or response body is ever logged."""
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+quiet_sdk_loggers()
+
+
+class _CurrentStdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is now, not what it was at import: tests and the
+    demo swap stdout after this module is imported."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE), logger_handler=_CurrentStdoutHandler())
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE),
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
+)
+
+
+def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
+    """Emit one EMF document for a finished step (flushed immediately: one per invocation)."""
+    metrics.add_dimension(name="kind", value=kind)
+    metrics.add_metadata(key="step", value=step)
+    metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1 if succeeded else 0)
+    metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=0 if succeeded else 1)
+    metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    if succeeded and step == "finishSecret":
+        metrics.add_metric(name="RotationCompleted", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    # With POWERTOOLS_METRICS_DISABLED, flush_metrics neither prints nor clears; without this
+    # the data points pile up and are printed anyway once 100 accumulate.
+    metrics.clear_metrics()

@@ -1,0 +1,18 @@
+"""Local Secrets Manager rotation: the service's rotate-secret behaviour on top of moto."""
+
+from .driver import RotationDriver, RotationFailedError, RotationReport, StepReport
+from .moto_compat import NotAMotoSecretError, stage_empty_pending_version
+from .versions import VersionRow, fingerprint, format_version_table, version_rows
+
+__all__ = [
+    "NotAMotoSecretError",
+    "RotationDriver",
+    "RotationFailedError",
+    "RotationReport",
+    "StepReport",
+    "VersionRow",
+    "fingerprint",
+    "format_version_table",
+    "stage_empty_pending_version",
+    "version_rows",
+]

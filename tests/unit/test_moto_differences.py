@@ -1,0 +1,136 @@
+"""Pins every moto behaviour that differs from Secrets Manager and that the driver works around.
+
+Each test states moto's behaviour today. If a moto upgrade changes one, the test fails and
+docs/moto-differences.md (same numbering) and the driver must be revisited.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from local_rotation import stage_empty_pending_version
+from tests.conftest import SecretFactory, stages_by_version
+
+
+@pytest.fixture
+def secret(create_secret: SecretFactory) -> str:
+    return create_secret("app/dev/hmac/moto", {"key": "ef" * 32})
+
+
+def test_1_rotate_secret_without_a_lambda_moves_awscurrent_to_a_version_without_value(
+    secretsmanager: Any, secret: str
+) -> None:
+    secretsmanager.rotate_secret(SecretId=secret, RotationRules={"AutomaticallyAfterDays": 30})
+
+    with pytest.raises(secretsmanager.exceptions.ResourceNotFoundException):
+        secretsmanager.get_secret_value(SecretId=secret)
+
+
+def test_2_rotate_secret_with_a_lambda_needs_moto_lambda_backend(secretsmanager: Any, secret: str) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:rotate-hmac"
+
+    with pytest.raises(secretsmanager.exceptions.ResourceNotFoundException, match="Resource not found for ARN"):
+        secretsmanager.rotate_secret(SecretId=secret, RotationLambdaARN=arn)
+
+
+def test_3_rotate_secret_while_a_rotation_is_incomplete_is_not_refused(secretsmanager: Any, secret: str) -> None:
+    stranded = str(uuid.uuid4())
+    stage_empty_pending_version(secret, stranded)
+
+    secretsmanager.rotate_secret(SecretId=secret, RotationRules={"AutomaticallyAfterDays": 30})  # real service: error
+
+    assert stranded in stages_by_version(secretsmanager, secret)
+
+
+def test_4_put_secret_value_overwrites_a_pending_version_that_has_a_value(secretsmanager: Any, secret: str) -> None:
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    first = json.dumps({"key": "01" * 32})
+    secretsmanager.put_secret_value(
+        SecretId=secret, ClientRequestToken=token, SecretString=first, VersionStages=["AWSPENDING"]
+    )
+
+    second = json.dumps({"key": "02" * 32})
+    secretsmanager.put_secret_value(
+        SecretId=secret, ClientRequestToken=token, SecretString=second, VersionStages=["AWSPENDING"]
+    )
+
+    assert (
+        secretsmanager.get_secret_value(SecretId=secret, VersionId=token)["SecretString"] == second
+    )  # real: ResourceExists
+
+
+def test_5_a_version_without_value_reads_as_resource_not_found_like_the_service(
+    secretsmanager: Any, secret: str
+) -> None:
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+
+    with pytest.raises(secretsmanager.exceptions.ResourceNotFoundException):
+        secretsmanager.get_secret_value(SecretId=secret, VersionId=token)
+
+
+def test_6_moving_awscurrent_keeps_awspending_on_the_new_version_like_the_service(
+    secretsmanager: Any, secret: str
+) -> None:
+    current = secretsmanager.get_secret_value(SecretId=secret)["VersionId"]
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    secretsmanager.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"key": "03" * 32}),
+        VersionStages=["AWSPENDING"],
+    )
+
+    secretsmanager.update_secret_version_stage(
+        SecretId=secret, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
+    )
+
+    stages = stages_by_version(secretsmanager, secret)
+    assert sorted(stages[token]) == ["AWSCURRENT", "AWSPENDING"]
+    assert stages[current] == ["AWSPREVIOUS"]
+
+
+def test_7_moving_awscurrent_does_not_move_what_get_secret_value_returns_by_default(
+    secretsmanager: Any, secret: str
+) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from local_rotation.moto_compat import ORIGINAL_UPDATE_SECRET_VERSION_STAGE
+
+    current = secretsmanager.get_secret_value(SecretId=secret)["VersionId"]
+    token = str(uuid.uuid4())
+    secretsmanager.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"key": "04" * 32}),
+        VersionStages=["AWSPENDING"],
+    )
+    backend = secretsmanager_backends["123456789012"]["us-east-1"]
+
+    ORIGINAL_UPDATE_SECRET_VERSION_STAGE(backend, secret, "AWSCURRENT", current, token)
+
+    assert "AWSCURRENT" in stages_by_version(secretsmanager, secret)[token]
+    assert backend.secrets[secret].default_version_id == current  # what an unstaged GetSecretValue returns
+
+
+def test_7_with_local_rotation_loaded_get_secret_value_follows_awscurrent(secretsmanager: Any, secret: str) -> None:
+    current = secretsmanager.get_secret_value(SecretId=secret)["VersionId"]
+    token = str(uuid.uuid4())
+    secretsmanager.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"key": "05" * 32}),
+        VersionStages=["AWSPENDING"],
+    )
+
+    secretsmanager.update_secret_version_stage(
+        SecretId=secret, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
+    )
+
+    assert secretsmanager.get_secret_value(SecretId=secret)["VersionId"] == token
