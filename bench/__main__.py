@@ -10,20 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
-from bench import hmac_bench
+from bench import hmac_bench, reliability_bench
 from bench.common import REPO_ROOT, SuiteResult, machine
+from lambdas.rotation.telemetry import quiet_function_telemetry
 
 SUITES: dict[str, Callable[[bool], SuiteResult]] = {
     "hmac": hmac_bench.run,
+    "reliability": reliability_bench.run,
 }
 RESULTS = REPO_ROOT / "bench" / "results.json"
 REPORT = REPO_ROOT / "BENCHMARKS.md"
@@ -66,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES)}")
     logging.basicConfig(level=logging.WARNING)
+    quiet_function_telemetry()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"suites": {}}
     for name in args.suites or list(SUITES):
         print(f"[bench] {name}: running{' (quick)' if args.quick else ''} ...", flush=True)

@@ -19,6 +19,8 @@ class Step(enum.StrEnum):
 
 
 _STEPS = {step.value: step for step in Step}
+# Secrets Manager's own limits: a version id is at most 64 characters, a secret id (ARN) 2048.
+_MAX_LENGTHS = {"SecretId": 2048, "ClientRequestToken": 64, "Step": 64}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ def parse_event(event: object) -> RotationEvent:
         value = event.get(key)
         if not isinstance(value, str) or not value:
             raise InvalidEventError(f"event field {key!r} must be a non-empty string")
+        if len(value) > _MAX_LENGTHS[key]:
+            raise InvalidEventError(
+                f"event field {key!r} must be at most {_MAX_LENGTHS[key]} characters, got {len(value)}"
+            )
         fields[key] = value
     step = _STEPS.get(fields["Step"])
     if step is None:

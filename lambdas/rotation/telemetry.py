@@ -52,6 +52,13 @@ metrics = Metrics(
 )
 
 
+def quiet_function_telemetry() -> None:
+    """For local tools (demo, bench): keep the functions' INFO logs and EMF documents off the
+    terminal. Warnings and errors still print."""
+    logger.setLevel(logging.WARNING)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+
+
 def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
     """Emit one EMF document for a finished step (flushed immediately: one per invocation)."""
     metrics.add_dimension(name="kind", value=kind)

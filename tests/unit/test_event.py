@@ -36,3 +36,9 @@ def test_unknown_step_is_named_with_the_valid_ones() -> None:
 def test_event_that_is_not_an_object_is_rejected() -> None:
     with pytest.raises(InvalidEventError, match="event must be a JSON object"):
         parse_event(["createSecret"])
+
+
+@pytest.mark.parametrize(("key", "limit"), [("SecretId", 2048), ("ClientRequestToken", 64), ("Step", 64)])
+def test_oversized_field_is_rejected_with_its_limit(key: str, limit: int) -> None:
+    with pytest.raises(InvalidEventError, match=f"event field '{key}' must be at most {limit} characters"):
+        parse_event({**VALID, key: "x" * (10 * 1024 * 1024)})

@@ -1,0 +1,17 @@
+"""The proof behind the promise: kind harnesses, fault injection at every call point, soak runs."""
+
+from .faults import CallPlan, FaultOutcome, inject_fault, record_call_points, run_fault_case
+from .harness import FaultMode, KindHarness
+from .soak import SoakResult, soak
+
+__all__ = [
+    "CallPlan",
+    "FaultMode",
+    "FaultOutcome",
+    "KindHarness",
+    "SoakResult",
+    "inject_fault",
+    "record_call_points",
+    "run_fault_case",
+    "soak",
+]

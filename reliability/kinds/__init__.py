@@ -1,0 +1,1 @@
+"""One harness per secret kind."""

@@ -1,0 +1,20 @@
+"""The harnesses of every kind that has landed; the soak and fault benchmarks run them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from reliability.harness import KindHarness
+from reliability.kinds.hmac_key import HmacKeyHarness
+
+
+@contextmanager
+def _hmac() -> Iterator[KindHarness]:
+    yield HmacKeyHarness()
+
+
+# kind -> a context manager that starts what the kind needs (servers) and yields its harness
+HARNESSES: dict[str, Callable[[], AbstractContextManager[KindHarness]]] = {
+    "hmac_key": _hmac,
+}

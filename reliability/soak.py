@@ -1,0 +1,81 @@
+"""Zero-downtime soak: rotate again and again while client threads keep making requests.
+
+Every request is what an application does during a rotation (read AWSCURRENT, use it on the
+real target). The loop is bounded by a rotation count; workers stop when rotations stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from local_rotation import RotationDriver
+
+from .harness import KindHarness
+
+
+@dataclass
+class SoakResult:
+    """Requests made and failed while ``rotations`` rotations completed."""
+
+    kind: str
+    rotations: int = 0
+    rotation_failures: int = 0
+    requests: int = 0
+    failures: int = 0
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+    duration_s: float = 0.0
+
+    @property
+    def rotations_per_minute(self) -> float:
+        return 60 * self.rotations / self.duration_s if self.duration_s else 0.0
+
+
+def soak(
+    harness: KindHarness,
+    client: Any,
+    secret_arn: str,
+    *,
+    rotations: int,
+    workers: int = 2,
+    pause_s: float = 0.02,
+) -> SoakResult:
+    """Run ``rotations`` rotations back to back (``pause_s`` apart: the schedule, compressed)
+    while ``workers`` threads make requests; count every request and every failure."""
+    result = SoakResult(kind=harness.kind)
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                harness.client_request(client, secret_arn)
+                failure = None
+            except Exception as exc:  # every failure is counted, whatever it is
+                failure = type(exc).__name__
+            with lock:
+                result.requests += 1
+                if failure:
+                    result.failures += 1
+                    result.failure_reasons[failure] += 1
+
+    threads = [threading.Thread(target=work, name=f"soak-{harness.kind}-{i}", daemon=True) for i in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    driver = RotationDriver(harness.handler)
+    try:
+        for _ in range(rotations):
+            report = driver.rotate(secret_arn, raise_on_failure=False)
+            result.rotations += 1
+            result.rotation_failures += 0 if report.succeeded else 1
+            stop.wait(pause_s)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    result.duration_s = time.perf_counter() - started
+    return result
