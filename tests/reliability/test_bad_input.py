@@ -113,7 +113,12 @@ def _labelled_token(s: Setup) -> Any:
 
 ROWS = [
     Row("event is a list", lambda s: [s.arn], InvalidEventError, "event must be a JSON object"),
-    Row("event is a JSON string", lambda s: "createSecret", InvalidEventError, "event must be a JSON object, got str"),
+    Row(
+        "event is a JSON string",
+        lambda s: "createSecret",
+        InvalidEventError,
+        "event must be a JSON object with SecretId, ClientRequestToken and Step, got str",
+    ),
     Row("event is null", lambda s: None, InvalidEventError, "event must be a JSON object"),
     Row(
         "event without SecretId", _without("SecretId"), InvalidEventError, "event field 'SecretId' must be a non-empty"
