@@ -64,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES)}")
     logging.basicConfig(level=logging.WARNING)
-    quiet_function_telemetry()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"suites": {}}
     for name in args.suites or list(SUITES):
         print(f"[bench] {name}: running{' (quick)' if args.quick else ''} ...", flush=True)
         started = time.perf_counter()
-        suite = SUITES[name](args.quick)
+        with quiet_function_telemetry():
+            suite = SUITES[name](args.quick)
         for row in suite.rows:
             print(f"[bench] {name}: {row.metric} = {row.value} {row.unit}  ({row.note})")
         print(f"[bench] {name}: done in {time.perf_counter() - started:.1f} s", flush=True)

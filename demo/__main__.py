@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The functions' own JSON logs and EMF metrics would drown the demo's output; --verbose shows them.
-if "--verbose" not in sys.argv:
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
 import argparse
+import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from demo import hmac_demo
+from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation.server import local_aws
 
 # Each kind's demo: a name and a function returning True when every expectation held.
@@ -33,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown kind(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
     chosen = args.sections or list(SECTIONS)
-    with local_aws() as endpoint:
+    quiet = nullcontext() if args.verbose else quiet_function_telemetry()
+    with quiet, local_aws() as endpoint:
         print(f"Secrets Manager emulated by moto at {endpoint} (loopback only, no AWS account)")
         results = {name: SECTIONS[name]() for name in chosen}
     print("\n=== summary ===")

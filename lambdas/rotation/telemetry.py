@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "secret-rotation"
+_METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
 METRICS_NAMESPACE = "SecretRotation"
 
 # botocore at DEBUG prints request and response bodies, SecretString included. Pin the AWS
@@ -52,11 +55,22 @@ metrics = Metrics(
 )
 
 
-def quiet_function_telemetry() -> None:
+@contextmanager
+def quiet_function_telemetry() -> Iterator[None]:
     """For local tools (demo, bench): keep the functions' INFO logs and EMF documents off the
-    terminal. Warnings and errors still print."""
+    terminal while the block runs; warnings and errors still print. Restores both after."""
+    previous_level = logger.log_level
+    previous_disabled = os.environ.get(_METRICS_DISABLED)
     logger.setLevel(logging.WARNING)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    os.environ[_METRICS_DISABLED] = "true"
+    try:
+        yield
+    finally:
+        logger.setLevel(previous_level)
+        if previous_disabled is None:
+            os.environ.pop(_METRICS_DISABLED, None)
+        else:
+            os.environ[_METRICS_DISABLED] = previous_disabled
 
 
 def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
