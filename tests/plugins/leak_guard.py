@@ -104,6 +104,9 @@ class LeakGuard:
 
 _active: LeakGuard | None = None
 _guard_key = pytest.StashKey[LeakGuard]()
+# Every value and watched file of the whole session: a server log shared by many tests may
+# show a value of one test after that test ended, so the logs are scanned again at the end.
+_session = LeakGuard()
 
 
 def _install_moto_recorder() -> None:
@@ -164,5 +167,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
     if report.when == "teardown":
         global _active
+        _session._values.update(guard._values)
+        _session._files.extend(path for path in guard._files if path not in _session._files)
         _active = None
     return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Scan every watched server log once more, for every value of the session."""
+    leaks = _session.scan([])
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = "\n  ".join(sorted(set(leaks)))
+        if reporter is not None:
+            reporter.write_line(f"leak guard (session scan): secret values leaked:\n  {lines}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

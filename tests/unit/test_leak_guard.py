@@ -57,3 +57,30 @@ def test_guard_fails_a_test_that_prints_a_stored_secret_and_redacts_the_output(
     assert "field 'password'" in output
     assert SECRET not in output
     assert "[redacted sha256" in output
+
+
+def test_session_scan_fails_the_run_when_a_watched_log_shows_a_value_after_its_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    log = pytester.path / "server.log"
+    pytester.makepyfile(
+        test_late=f"""
+        from pathlib import Path
+
+        def test_registers_and_watches(leak_guard):
+            leak_guard.register("{SECRET}", "server password")
+            leak_guard.watch_file(Path(r"{log}"))
+
+        def test_server_logs_it_later():
+            Path(r"{log}").write_text("LOG: statement: ALTER ROLE x PASSWORD '{SECRET}'")
+        """
+    )
+
+    result = pytester.runpytest_subprocess("-p", "tests.plugins.leak_guard", "-p", "no:cacheprovider")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "leak guard (session scan)" in output
+    assert "server password" in output
+    assert SECRET not in output
