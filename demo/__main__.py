@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 
-from demo import hmac_demo
+from demo import hmac_demo, postgres_demo
 from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation.server import local_aws
 
 # Each kind's demo: a name and a function returning True when every expectation held.
 SECTIONS: dict[str, Callable[[], bool]] = {
     "hmac": hmac_demo.run,
+    "postgres": postgres_demo.run,
 }
 
 
