@@ -32,7 +32,11 @@ def run(quick: bool) -> SuiteResult:
             cases = [(point, n, mode) for point, n in plan.occurrences() for mode in ("error", "timeout")]
             if quick:
                 cases = cases[:2]
-            outcomes = [run_fault_case(harness, client, fault_arn, p, n, m) for p, n, m in cases]  # type: ignore[arg-type]
+            # A fresh secret per case: the first rotation of a secret takes every path (e.g. creating the clone role).
+            outcomes = [
+                run_fault_case(harness, client, harness.create_secret(client, f"bench/{kind}/{p}/{n}/{m}"), p, n, m)  # type: ignore[arg-type]
+                for p, n, m in cases
+            ]
         passed = sum(outcome.passed for outcome in outcomes)
         result.rows += [
             Row(

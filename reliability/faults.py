@@ -88,7 +88,9 @@ def _value(client: Any, secret_arn: str, stage: str) -> dict[str, Any] | None:
 def run_fault_case(
     harness: KindHarness, client: Any, secret_arn: str, point: str, occurrence: int, mode: FaultMode
 ) -> FaultOutcome:
-    """Fail one call, check AWSCURRENT still works, let the service retry, check convergence."""
+    """Fail one call, check AWSCURRENT still works, let the service retry, check convergence.
+
+    Use a fresh secret per case: its first rotation takes every path the plan recorded."""
     outcome = FaultOutcome(point=point, occurrence=occurrence, mode=mode)
     before = _value(client, secret_arn, "AWSCURRENT")
     with inject_fault(point, occurrence, harness.fault(point, mode)):

@@ -120,8 +120,8 @@ def _classify(exc: psycopg2.Error, endpoint: PostgresEndpoint, user: str) -> Tar
 
 def connect(endpoint: PostgresEndpoint, user: str, password: str) -> Any:
     """An autocommit connection as ``user``; raises a ``TargetError`` naming host and port."""
-    record_call("postgres.connect")
     try:
+        record_call("postgres.connect")
         connection = psycopg2.connect(user=user, password=password, **endpoint.connection_options())
     except psycopg2.Error as exc:
         raise _classify(exc, endpoint, user) from None
@@ -142,8 +142,8 @@ def run(
 ) -> list[tuple[Any, ...]]:
     """Execute one statement, recorded as call point ``postgres.<point>``; errors name the
     operation and SQLSTATE, never the statement."""
-    record_call(f"postgres.{point}")
     try:
+        record_call(f"postgres.{point}")
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             return list(cursor.fetchall()) if cursor.description else []

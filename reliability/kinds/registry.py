@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 from reliability.harness import KindHarness
 from reliability.kinds.hmac_key import HmacKeyHarness
+from reliability.kinds.postgres import postgres_harness
 
 
 @contextmanager
@@ -17,4 +18,6 @@ def _hmac() -> Iterator[KindHarness]:
 # kind -> a context manager that starts what the kind needs (servers) and yields its harness
 HARNESSES: dict[str, Callable[[], AbstractContextManager[KindHarness]]] = {
     "hmac_key": _hmac,
+    "postgres_alternating": lambda: postgres_harness(alternating=True),
+    "postgres_single": lambda: postgres_harness(alternating=False),
 }

@@ -40,7 +40,14 @@ def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_con
     plan = record_call_points(harness, secretsmanager, arn)
 
     outcomes = [
-        run_fault_case(harness, secretsmanager, arn, point, occurrence, mode)  # type: ignore[arg-type]
+        run_fault_case(
+            harness,
+            secretsmanager,
+            harness.create_secret(secretsmanager, f"reliability/{harness.kind}/{point}/{occurrence}/{mode}"),
+            point,
+            occurrence,
+            mode,
+        )  # type: ignore[arg-type]
         for point, occurrence in plan.occurrences()
     ]
 
