@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reliability import record_call_points, run_fault_case
+from reliability import FaultMode, record_call_points, run_fault_case
 from reliability.kinds.hmac_key import HmacKeyHarness
 
 
@@ -34,7 +34,7 @@ def test_call_points_are_discovered_from_the_ledger(secretsmanager: Any, harness
 
 @pytest.mark.parametrize("mode", ["error", "timeout"])
 def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_converges(
-    secretsmanager: Any, harness: HmacKeyHarness, mode: str
+    secretsmanager: Any, harness: HmacKeyHarness, mode: FaultMode
 ) -> None:
     arn = harness.create_secret(secretsmanager, f"reliability/hmac/{mode}")
     plan = record_call_points(harness, secretsmanager, arn)
@@ -47,7 +47,7 @@ def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_con
             point,
             occurrence,
             mode,
-        )  # type: ignore[arg-type]
+        )
         for point, occurrence in plan.occurrences()
     ]
 
