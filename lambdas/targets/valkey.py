@@ -1,0 +1,169 @@
+"""Talking to Valkey/Redis for a rotation: TLS-first clients with hard timeouts, no hidden
+retries, and ACL changes that send only what must be sent.
+
+redis-py retries failed commands by default; here every client has ``Retry(NoBackoff(), 0)``
+so a wrong password is reported once, at once, and a dead node fails within the socket
+timeouts. Failures become ``TargetError`` subclasses naming ``host:port``; redis-py messages
+carry no credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from lambdas.rotation import (
+    InvalidSecretError,
+    SecretFields,
+    TargetAuthenticationError,
+    TargetError,
+    TargetUnreachableError,
+    record_call,
+)
+
+CONNECT_TIMEOUT_S = 2.0
+SOCKET_TIMEOUT_S = 2.0
+
+
+class ValkeyUserMissingError(TargetError):
+    """The ACL user to rotate does not exist on a node."""
+
+
+class ValkeyPermissionError(TargetError):
+    """The admin user may not run the ACL commands the rotation needs."""
+
+
+@dataclass(frozen=True)
+class ValkeyNode:
+    """One node: where, and whether TLS (with which CA)."""
+
+    host: str
+    port: int
+    tls: bool
+    ca_path: str | None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _parse_node(entry: object, index: int, fields: SecretFields, tls: bool, ca_path: str | None) -> ValkeyNode:
+    expected = 'must be "host:port" strings with a port between 1 and 65535'
+    if not isinstance(entry, str) or ":" not in entry:
+        raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
+    host, _, port_text = entry.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
+    return ValkeyNode(host, int(port_text), tls, ca_path)
+
+
+def nodes_from_secret(fields: SecretFields) -> list[ValkeyNode]:
+    """``nodes`` if present (every node must learn the password: ACLs are not replicated),
+    else ``host:port``."""
+    tls = fields.require_tls("ssl")
+    ca_path = fields.optional_str("ssl_ca") or os.environ.get("CA_BUNDLE_PATH") or None
+    raw = fields.values.get("nodes")
+    if raw is None:
+        return [ValkeyNode(fields.require_str("host"), fields.require_port("port"), tls, ca_path)]
+    if not isinstance(raw, list) or not raw:
+        raise InvalidSecretError(fields.secret_id, fields.stage, "nodes", 'must be a non-empty list of "host:port"')
+    return [_parse_node(entry, index, fields, tls, ca_path) for index, entry in enumerate(raw)]
+
+
+def client(node: ValkeyNode, username: str | None, password: str | None) -> Any:
+    """A redis-py client without retries; TLS verified unless the secret says ``"ssl": false``."""
+    options: dict[str, Any] = {
+        "host": node.host,
+        "port": node.port,
+        "username": username,
+        "password": password,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 0),
+        "protocol": 2,
+    }
+    if node.tls:
+        options.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=node.ca_path, ssl_check_hostname=True)
+    return redis.Redis(**options)
+
+
+def classify(exc: Exception, node: ValkeyNode, username: str | None) -> TargetError:
+    """A redis-py exception as a ``TargetError`` naming the node."""
+    where = f"Valkey at {node.address}"
+    if isinstance(exc, redis.exceptions.AuthenticationError):
+        return TargetAuthenticationError(f"{where} rejected the credentials of user {username or 'default'!r}")
+    if isinstance(exc, redis.exceptions.TimeoutError):
+        return TargetUnreachableError(f"{where} did not answer within {SOCKET_TIMEOUT_S:g} s")
+    if isinstance(exc, redis.exceptions.ConnectionError):
+        return TargetUnreachableError(f"{where} is unreachable ({type(exc).__name__}: {exc})")
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return ValkeyPermissionError(f"{where}: user {username or 'default'!r} may not run this ACL command ({exc})")
+    return TargetError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def command(connection: Any, node: ValkeyNode, username: str | None, point: str, *args: str) -> Any:
+    """Run one command, recorded as call point ``valkey.<point>``; errors name the node."""
+    try:
+        record_call(f"valkey.{point}")
+        return connection.execute_command(*args)
+    except redis.exceptions.RedisError as exc:
+        raise classify(exc, node, username) from None
+
+
+def password_hash(password: str) -> str:
+    """What ``ACL GETUSER`` lists for a password: SHA-256, lowercase hex."""
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def user_password_hashes(connection: Any, node: ValkeyNode, admin: str, user: str) -> list[str]:
+    """The user's password hashes; ``ValkeyUserMissingError`` if the user does not exist."""
+    info = command(connection, node, admin, "acl_getuser", "ACL", "GETUSER", user)
+    if info is None:
+        raise ValkeyUserMissingError(f"Valkey at {node.address}: ACL user {user!r} does not exist")
+    fields = dict(zip(info[::2], info[1::2], strict=False)) if isinstance(info, list) else dict(info)
+    hashes: list[Any] = fields.get(b"passwords") or fields.get("passwords") or []
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in hashes]
+
+
+def keep_only(connection: Any, node: ValkeyNode, admin: str, user: str, keep: list[str], add: str) -> None:
+    """Give ``user`` the password ``add`` (by hash) and drop every password not in ``keep``.
+
+    The new password is added first and the others removed after, so the ones kept never stop
+    working; only hashes are sent, never a password.
+    """
+    existing = user_password_hashes(connection, node, admin, user)
+    wanted = {password_hash(password) for password in keep}
+    if password_hash(add) not in existing:
+        command(connection, node, admin, "acl_setuser_add", "ACL", "SETUSER", user, "#" + password_hash(add))
+    stale = [digest for digest in existing if digest not in wanted]
+    if stale:
+        command(connection, node, admin, "acl_setuser_remove", "ACL", "SETUSER", user, *("!" + d for d in stale))
+
+
+def persist_acl(connection: Any, node: ValkeyNode, admin: str) -> None:
+    """``ACL SAVE`` when the node has an ACL file; a node without one keeps ACLs in memory."""
+    try:
+        record_call("valkey.acl_save")
+        connection.execute_command("ACL", "SAVE")
+    except redis.exceptions.ResponseError as exc:
+        if "not configured to use an ACL file" in str(exc):
+            return
+        raise classify(exc, node, admin) from None
+    except redis.exceptions.RedisError as exc:
+        raise classify(exc, node, admin) from None
+
+
+def check_login(node: ValkeyNode, username: str | None, password: str) -> None:
+    """Authenticate on a fresh connection (no retries) and PING."""
+    connection = client(node, username, password)
+    try:
+        command(connection, node, username, "auth_ping", "PING")
+    finally:
+        connection.close()

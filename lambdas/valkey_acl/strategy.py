@@ -1,0 +1,56 @@
+"""Self-managed Valkey/Redis ACL users: the user holds two passwords, current and pending.
+
+setSecret adds AWSPENDING and removes every password but AWSCURRENT and AWSPENDING on every
+node (ACLs are not replicated); after finishSecret AWSCURRENT and AWSPREVIOUS authenticate,
+and the value from two rotations back stops working at the next setSecret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lambdas.rotation import InvalidSecretError, RotationStrategy, SecretDict, SecretFields, StepContext
+from lambdas.targets import valkey
+from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+
+
+@dataclass(frozen=True)
+class ValkeyAclStrategy(RotationStrategy):
+    """ACL SETUSER through the admin secret named by ``masterarn``."""
+
+    kind = "valkey_acl"
+    password_length: int = DEFAULT_LENGTH
+    exclude_characters: str = DEFAULT_EXCLUDED
+
+    @classmethod
+    def from_env(cls) -> ValkeyAclStrategy:
+        length, excluded = password_settings()
+        return cls(password_length=length, exclude_characters=excluded)
+
+    def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
+        valkey.nodes_from_secret(current)
+        current.require_str("username")
+        current.require_str("password")
+        current.require_str("masterarn")
+        return {**current.values, "password": generate_password(self.password_length, self.exclude_characters)}
+
+    def set_secret(self, context: StepContext) -> None:
+        pending, current = context.pending(), context.current()
+        user = pending.require_str("username")
+        if current.require_str("username") != user:
+            raise InvalidSecretError(context.secret_id, "AWSPENDING", "username", "must equal AWSCURRENT's username")
+        keep = [current.require_str("password"), pending.require_str("password")]
+        admin = context.other_secret(pending.require_str("masterarn"))
+        admin_user, admin_password = admin.require_str("username"), admin.require_str("password")
+        for node in valkey.nodes_from_secret(pending):
+            connection = valkey.client(node, admin_user, admin_password)
+            try:
+                valkey.keep_only(connection, node, admin_user, user, keep=keep, add=keep[1])
+                valkey.persist_acl(connection, node, admin_user)
+            finally:
+                connection.close()
+
+    def test_secret(self, context: StepContext) -> None:
+        pending = context.pending()
+        for node in valkey.nodes_from_secret(pending):
+            valkey.check_login(node, pending.require_str("username"), pending.require_str("password"))

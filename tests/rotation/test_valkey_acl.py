@@ -1,0 +1,259 @@
+"""Valkey ACL user rotation against two real Valkey nodes (AWS APIs: moto; Valkey: real)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from lambdas.rotation import InvalidSecretError, TargetAuthenticationError, TargetUnreachableError
+from lambdas.targets.valkey import ValkeyPermissionError, ValkeyUserMissingError, password_hash
+from lambdas.valkey_acl.handler import lambda_handler
+from local_rotation import RotationDriver, stage_empty_pending_version
+from local_servers.blackhole import BlackholeListener, dead_port
+from local_servers.valkey import ValkeyServer
+from tests.conftest import stage_value, stages_by_version
+from tests.plugins.leak_guard import LeakGuard
+from tests.plugins.valkey_fixtures import ValkeyTarget
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def _event(arn: str, token: str, step: str) -> dict[str, str]:
+    return {"SecretId": arn, "ClientRequestToken": token, "Step": step}
+
+
+def test_three_rotations_keep_current_and_previous_on_every_node_and_reject_older(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret()
+    driver = RotationDriver(lambda_handler)
+    seen = [stage_value(vk.client, arn, "AWSCURRENT")]
+
+    for _ in range(3):
+        driver.rotate(arn)
+        seen.append(stage_value(vk.client, arn, "AWSCURRENT"))
+
+        assert vk.authenticates_everywhere(seen[-1])
+        assert vk.authenticates_everywhere(seen[-2])
+        if len(seen) >= 4:  # two rotations back: removed at the last setSecret
+            assert vk.rejected_everywhere(seen[-4])
+    for node in vk.nodes:
+        assert len(node.passwords_of(vk.user)) == 2
+
+
+def test_open_connections_keep_working_through_a_rotation(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret()
+    connection = vk.nodes[0].client(vk.user, vk.password)
+    connection.ping()
+
+    RotationDriver(lambda_handler).rotate(arn)
+    RotationDriver(lambda_handler).rotate(arn)
+
+    assert connection.set("still", "works")
+    connection.close()
+
+
+def test_acl_file_is_saved_with_both_password_hashes(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret()
+
+    RotationDriver(lambda_handler).rotate(arn)
+
+    acl_file = vk.nodes[0].acl_path
+    assert acl_file is not None
+    saved = acl_file.read_text()
+    for stage in ("AWSCURRENT", "AWSPREVIOUS"):
+        assert "#" + password_hash(stage_value(vk.client, arn, stage)["password"]) in saved
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_can_be_retried(vk: ValkeyTarget, step: str) -> None:
+    arn = vk.create_secret()
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(arn, token)
+    for earlier in STEPS[: STEPS.index(step) + 1]:
+        lambda_handler(_event(arn, token, earlier), None)
+
+    lambda_handler(_event(arn, token, step), None)
+    for later in STEPS[STEPS.index(step) + 1 :]:
+        lambda_handler(_event(arn, token, later), None)
+
+    assert "AWSCURRENT" in stages_by_version(vk.client, arn)[token]
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSPREVIOUS"))
+
+
+def test_a_fault_after_set_secret_keeps_awscurrent_working_and_the_retry_completes(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret()
+
+    def faulty(event: dict[str, Any], context: Any) -> None:
+        if event["Step"] == "testSecret":
+            raise RuntimeError("injected")
+        lambda_handler(event, context)
+
+    RotationDriver(faulty, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
+
+    retried = RotationDriver(lambda_handler).rotate(arn)
+
+    assert retried.resumed
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSPREVIOUS"))
+
+
+def test_a_client_that_keeps_authenticating_with_awscurrent_never_fails_during_rotations(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret()
+    stop = threading.Event()
+    results: list[bool] = []
+
+    def client() -> None:
+        while not stop.is_set():
+            value = json.loads(vk.client.get_secret_value(SecretId=arn)["SecretString"])
+            results.append(vk.authenticates_everywhere(value))
+
+    worker = threading.Thread(target=client)
+    worker.start()
+    try:
+        driver = RotationDriver(lambda_handler)
+        for _ in range(5):
+            driver.rotate(arn)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+    assert results
+    assert all(results), f"{results.count(False)} of {len(results)} authentications failed"
+
+
+def test_a_down_node_fails_set_secret_naming_it_and_current_still_works_on_the_others(vk: ValkeyTarget) -> None:
+    port = dead_port()
+    nodes = [f"{node.host}:{node.port}" for node in vk.nodes] + [f"127.0.0.1:{port}"]
+    arn = vk.create_secret(nodes=nodes)
+
+    report = RotationDriver(lambda_handler, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+
+    assert report.steps[-1].step == "setSecret"
+    assert f"Valkey at 127.0.0.1:{port} is unreachable" in (report.error or "")
+    assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
+
+
+def test_a_blackholed_node_fails_by_timeout_naming_it(vk: ValkeyTarget) -> None:
+    with BlackholeListener() as blackhole:
+        arn = vk.create_secret(nodes=[f"127.0.0.1:{blackhole.port}"])
+        token = str(uuid.uuid4())
+        stage_empty_pending_version(arn, token)
+        lambda_handler(_event(arn, token, "createSecret"), None)
+
+        with pytest.raises(TargetUnreachableError, match=f"Valkey at 127.0.0.1:{blackhole.port}"):
+            lambda_handler(_event(arn, token, "setSecret"), None)
+
+
+def test_rotates_the_default_user_of_a_requirepass_server(secretsmanager: Any, leak_guard: LeakGuard) -> None:
+    password = "initial-default-password-123"
+    with ValkeyServer(default_password=password) as node:
+        leak_guard.watch_file(node.log_path)
+        admin_arn = secretsmanager.create_secret(
+            Name="app/test/valkey/default-admin",
+            SecretString=json.dumps({"username": node.admin_username, "password": node.admin_password}),
+        )["ARN"]
+        arn = secretsmanager.create_secret(
+            Name="app/test/valkey/default",
+            SecretString=json.dumps({"host": node.host, "port": node.port, "username": "default",
+                                     "password": password, "masterarn": admin_arn, "ssl": False}),
+        )["ARN"]  # fmt: skip
+
+        RotationDriver(lambda_handler).rotate(arn)
+        RotationDriver(lambda_handler).rotate(arn)
+
+        current = stage_value(secretsmanager, arn, "AWSCURRENT")["password"]
+        previous = stage_value(secretsmanager, arn, "AWSPREVIOUS")["password"]
+        assert node.authenticates("default", current)
+        assert node.authenticates("default", previous)
+        assert not node.authenticates("default", password)
+
+
+def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret(ssl=None)  # no "ssl": false written: TLS required; these nodes have none
+
+    report = RotationDriver(lambda_handler, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+
+    assert report.steps[-1].step == "setSecret"
+    assert "Valkey at 127.0.0.1:" in (report.error or "")
+    assert len(vk.nodes[0].passwords_of(vk.user)) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        ({"username": None}, "username", "must be a non-empty string, is missing"),
+        ({"password": None}, "password", "must be a non-empty string, is missing"),
+        ({"masterarn": None}, "masterarn", "must be a non-empty string, is missing"),
+        ({"nodes": None, "port": 99999}, "port", "must be a port number between 1 and 65535"),
+        ({"nodes": ["127.0.0.1"]}, "nodes[0]", 'must be "host:port" strings'),
+        ({"nodes": ["127.0.0.1:0"]}, "nodes[0]", 'must be "host:port" strings'),
+        ({"nodes": [":6379"]}, "nodes[0]", 'must be "host:port" strings'),
+        ({"nodes": [6379]}, "nodes[0]", 'must be "host:port" strings'),
+        ({"nodes": []}, "nodes", 'must be a non-empty list of "host:port"'),
+    ],
+)
+def test_bad_secret_fails_create_naming_the_field_and_changes_nothing(
+    vk: ValkeyTarget, overrides: dict[str, Any], field: str, expected: str
+) -> None:
+    arn = vk.create_secret(**overrides)
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(arn, token)
+
+    with pytest.raises(InvalidSecretError, match=re.escape(f"(AWSCURRENT): field '{field}' {expected}")):
+        lambda_handler(_event(arn, token, "createSecret"), None)
+
+    with pytest.raises(vk.client.exceptions.ResourceNotFoundException):
+        vk.client.get_secret_value(SecretId=arn, VersionId=token)
+    assert vk.nodes[0].passwords_of(vk.user) == [password_hash(vk.password)]
+
+
+def _set_secret_fails(vk: ValkeyTarget, arn: str) -> Exception:
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(arn, token)
+    lambda_handler(_event(arn, token, "createSecret"), None)
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - callers check the type
+        lambda_handler(_event(arn, token, "setSecret"), None)
+    return caught.value
+
+
+def test_admin_without_acl_rights_is_named_and_nothing_changes(vk: ValkeyTarget) -> None:
+    weak = "weak-admin-password-1234"
+    for node in vk.nodes:
+        node.create_user("weak_admin", weak, rules=("~*", "+@read"))
+    vk.client.put_secret_value(
+        SecretId=vk.admin_arn, SecretString=json.dumps({"username": "weak_admin", "password": weak})
+    )
+    arn = vk.create_secret()
+
+    error = _set_secret_fails(vk, arn)
+
+    assert isinstance(error, ValkeyPermissionError)
+    assert "user 'weak_admin' may not run this ACL command" in str(error)
+    assert vk.nodes[0].passwords_of(vk.user) == [password_hash(vk.password)]
+
+
+def test_wrong_admin_password_is_named(vk: ValkeyTarget) -> None:
+    vk.client.put_secret_value(
+        SecretId=vk.admin_arn, SecretString=json.dumps({"username": "rotation_admin", "password": "wrong-password-123"})
+    )
+    arn = vk.create_secret()
+
+    error = _set_secret_fails(vk, arn)
+
+    assert isinstance(error, TargetAuthenticationError)
+    assert "rejected the credentials of user 'rotation_admin'" in str(error)
+
+
+def test_missing_user_is_named(vk: ValkeyTarget) -> None:
+    arn = vk.create_secret(username="nobody")
+
+    error = _set_secret_fails(vk, arn)
+
+    assert isinstance(error, ValkeyUserMissingError)
+    assert "ACL user 'nobody' does not exist" in str(error)
