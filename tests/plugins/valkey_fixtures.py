@@ -22,9 +22,11 @@ _users = itertools.count(1)
 def valkey_nodes() -> Iterator[tuple[ValkeyServer, ValkeyServer]]:
     """Two independent nodes (ACLs are per node); the first persists ACLs to a file."""
     admin_password = secrets.token_urlsafe(24)  # one admin secret serves every node, as in production
-    with ValkeyServer(acl_file=True, admin_password=admin_password) as first:
-        with ValkeyServer(admin_password=admin_password) as second:
-            yield first, second
+    with (
+        ValkeyServer(acl_file=True, admin_password=admin_password) as first,
+        ValkeyServer(admin_password=admin_password) as second,
+    ):
+        yield first, second
 
 
 @dataclass
