@@ -13,7 +13,12 @@ from moto import mock_aws
 if TYPE_CHECKING:
     from tests.plugins.leak_guard import LeakGuard
 
-pytest_plugins = ["tests.plugins.leak_guard", "tests.plugins.postgres_fixtures", "tests.plugins.valkey_fixtures"]
+pytest_plugins = [
+    "tests.plugins.leak_guard",
+    "tests.plugins.postgres_fixtures",
+    "tests.plugins.valkey_fixtures",
+    "tests.plugins.elasticache_fixtures",
+]
 
 REGION = "us-east-1"
 

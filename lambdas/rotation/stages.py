@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +29,7 @@ class SecretVersion:
     version_id: str
     stages: tuple[str, ...]
     secret_string: str | None
+    created: datetime | None = None
 
 
 def _describe_error(operation: str, secret_id: str, exc: Exception) -> SecretsManagerError:
@@ -65,6 +67,7 @@ class SecretStore:
             version_id=response["VersionId"],
             stages=tuple(response.get("VersionStages", ())),
             secret_string=response.get("SecretString"),
+            created=response.get("CreatedDate"),
         )
 
     def version(self, token: str) -> SecretVersion | None:

@@ -1,0 +1,119 @@
+"""ElastiCache fixtures: moto's ElastiCache plus the emulation of ModifyUser and AUTH-token
+ModifyReplicationGroup (local_servers/elasticache.py), bound to a real Valkey node."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
+from local_servers.valkey import ValkeyServer
+from tests.plugins.leak_guard import LeakGuard
+
+_ids = itertools.count(1)
+
+
+def token() -> str:
+    """An ElastiCache-valid password/token (no , \" / @ or spaces)."""
+    return secrets.token_hex(16)
+
+
+@pytest.fixture
+def emulation(aws: None) -> Iterator[ElastiCacheEmulation]:
+    with elasticache_emulation() as installed:
+        yield installed
+
+
+@pytest.fixture
+def elasticache(aws: None) -> Any:
+    return boto3.client("elasticache", region_name="us-east-1")
+
+
+@dataclass
+class RbacUser:
+    node: ValkeyServer
+    client: Any
+    user_id: str
+    username: str
+    user_arn: str
+    password: str
+
+    def create_secret(self, **overrides: Any) -> str:
+        value: dict[str, Any] = {"user_arn": self.user_arn, "username": self.username, "password": self.password,
+                                 "host": self.node.host, "port": self.node.port, "ssl": False}  # fmt: skip
+        value.update(overrides)
+        value = {key: item for key, item in value.items() if item is not None}
+        return str(
+            self.client.create_secret(Name=f"app/test/elasticache/{self.user_id}", SecretString=json.dumps(value))[
+                "ARN"
+            ]
+        )
+
+
+@dataclass
+class AuthTokenGroup:
+    node: ValkeyServer
+    client: Any
+    group_id: str
+    token: str
+
+    def create_secret(self, **overrides: Any) -> str:
+        value: dict[str, Any] = {"auth_token": self.token, "replication_group_id": self.group_id,
+                                 "host": self.node.host, "port": self.node.port, "ssl": False}  # fmt: skip
+        value.update(overrides)
+        value = {key: item for key, item in value.items() if item is not None}
+        return str(
+            self.client.create_secret(Name=f"app/test/elasticache/{self.group_id}", SecretString=json.dumps(value))[
+                "ARN"
+            ]
+        )
+
+
+@pytest.fixture(scope="session")
+def elasticache_node() -> Iterator[ValkeyServer]:
+    with ValkeyServer() as node:
+        yield node
+
+
+@pytest.fixture
+def rbac_user(
+    elasticache_node: ValkeyServer,
+    emulation: ElastiCacheEmulation,
+    elasticache: Any,
+    secretsmanager: Any,
+    leak_guard: LeakGuard,
+) -> RbacUser:
+    number = next(_ids)
+    user_id, username, password = f"app-user-{number}", f"appuser{number}", token()
+    arn = elasticache.create_user(
+        UserId=user_id, UserName=username, Engine="redis", Passwords=[password], AccessString="on ~* +@all"
+    )["ARN"]
+    elasticache_node.create_user(username, password)
+    emulation.bind_user(user_id, [elasticache_node])
+    leak_guard.watch_file(elasticache_node.log_path)
+    return RbacUser(elasticache_node, secretsmanager, user_id, username, arn, password)
+
+
+@pytest.fixture
+def auth_group(
+    emulation: ElastiCacheEmulation, elasticache: Any, secretsmanager: Any, leak_guard: LeakGuard
+) -> Iterator[AuthTokenGroup]:
+    initial = token()
+    with ValkeyServer(default_password=initial) as node:
+        group_id = f"app-cache-{next(_ids)}"
+        elasticache.create_replication_group(
+            ReplicationGroupId=group_id, ReplicationGroupDescription="test", Engine="redis",
+            TransitEncryptionEnabled=True, AuthToken=initial, CacheNodeType="cache.t4g.micro",
+        )  # fmt: skip
+        from moto.elasticache.models import elasticache_backends
+
+        emulation.bind_group(group_id, [node], initial, backend=elasticache_backends["123456789012"]["us-east-1"])
+        leak_guard.watch_file(node.log_path)
+        yield AuthTokenGroup(node, secretsmanager, group_id, initial)
