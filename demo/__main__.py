@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 
-from demo import hmac_demo, postgres_demo
+from demo import hmac_demo, postgres_demo, valkey_demo
 from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation.server import local_aws
 
@@ -15,6 +15,7 @@ from local_rotation.server import local_aws
 SECTIONS: dict[str, Callable[[], bool]] = {
     "hmac": hmac_demo.run,
     "postgres": postgres_demo.run,
+    "valkey": valkey_demo.run,
 }
 
 
