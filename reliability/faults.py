@@ -103,8 +103,13 @@ def run_fault_case(
         outcome.failed_step, outcome.error = failed.step, failed.errors[-1]
         if not harness.names_failure(point, outcome.error):
             outcome.problems.append(f"error does not name what failed: {outcome.error}")
-    if current is None or not harness.authenticates(client, secret_arn, current):
-        outcome.problems.append("AWSCURRENT does not authenticate right after the fault")
+    usable = [current] if harness.current_valid_mid_rotation else [current, _value(client, secret_arn, "AWSPENDING")]
+    if not any(value is not None and harness.authenticates(client, secret_arn, value) for value in usable):
+        outcome.problems.append(
+            "AWSCURRENT does not authenticate right after the fault"
+            if harness.current_valid_mid_rotation
+            else "neither AWSCURRENT nor AWSPENDING authenticates right after the fault"
+        )
     retried = RotationDriver(harness.handler).rotate(secret_arn, raise_on_failure=False)
     if not retried.succeeded:
         outcome.problems.append(f"the retry did not converge: {retried.error}")

@@ -33,8 +33,10 @@ class KindHarness(ABC):
 
     kind: str
     handler: Handler
-    # postgres_single is the one kind whose AWSPREVIOUS stops working (documented).
+    # postgres_single is the one kind whose AWSPREVIOUS stops working, and whose AWSCURRENT
+    # stops between setSecret and finishSecret while AWSPENDING works (documented).
     previous_stays_valid: bool = True
+    current_valid_mid_rotation: bool = True
 
     @abstractmethod
     def create_secret(self, client: Any, name: str) -> str:

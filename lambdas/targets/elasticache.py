@@ -16,7 +16,7 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.rotation import ConfigurationError, InvalidSecretError, SecretFields, TargetError, record_call
+from lambdas.rotation import ConfigurationError, InvalidSecretError, SecretFields, TargetError
 from lambdas.rotation.aws import aws_client
 
 # ElastiCache passwords and AUTH tokens: 16-128 printable ASCII characters, none of these.
@@ -114,7 +114,6 @@ def wait_for(describe: Any, key: str, done: str, resource: str) -> dict[str, Any
     deadline = time.monotonic() + budget
     delay = 0.2
     while True:
-        record_call("elasticache.wait")
         state = describe()
         if state.get(key) == done:
             return dict(state)

@@ -25,6 +25,7 @@ class PostgresHarness(KindHarness):
         self.kind = "postgres_alternating" if alternating else "postgres_single"
         self.handler = alternating_handler if alternating else single_handler
         self.previous_stays_valid = alternating
+        self.current_valid_mid_rotation = alternating
         self._roles: dict[str, str] = {}
 
     def create_secret(self, client: Any, name: str) -> str:

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from reliability.harness import KindHarness
 from reliability.kinds.hmac_key import HmacKeyHarness
 from reliability.kinds.postgres import postgres_harness
+from reliability.kinds.valkey import elasticache_user_harness, valkey_acl_harness
 
 
 @contextmanager
@@ -20,4 +21,6 @@ HARNESSES: dict[str, Callable[[], AbstractContextManager[KindHarness]]] = {
     "hmac_key": _hmac,
     "postgres_alternating": lambda: postgres_harness(alternating=True),
     "postgres_single": lambda: postgres_harness(alternating=False),
+    "valkey_acl": valkey_acl_harness,
+    "elasticache_user": elasticache_user_harness,
 }

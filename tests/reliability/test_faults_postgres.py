@@ -36,13 +36,6 @@ def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_con
     ]
 
     failures = {f"{o.point}#{o.occurrence}/{o.mode}": o.problems for o in outcomes if not o.passed}
-    if not alternating:
-        # Single user: a fault after setSecret leaves only AWSPENDING working until the retry (documented).
-        failures = {
-            case: [p for p in problems if p != "AWSCURRENT does not authenticate right after the fault"]
-            for case, problems in failures.items()
-        }
-        failures = {case: problems for case, problems in failures.items() if problems}
     assert failures == {}
     assert any(point.startswith("postgres.") for point in plan.points)
     assert len(outcomes) == 2 * len(plan.points)

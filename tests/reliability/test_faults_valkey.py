@@ -1,0 +1,53 @@
+"""Fault injection at every call point of the Valkey ACL rotation (two real nodes) and the
+ElastiCache user rotation (API emulated, node real): an error and a timeout at each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local_servers.elasticache import ElastiCacheEmulation
+from local_servers.valkey import ValkeyServer
+from reliability import KindHarness, record_call_points, run_fault_case
+from reliability.kinds.valkey import ElastiCacheUserHarness, ValkeyAclHarness
+from tests.plugins.leak_guard import LeakGuard
+
+
+def _all_cases_pass(harness: KindHarness, client: Any) -> tuple[dict[str, list[str]], int, tuple[str, ...]]:
+    plan = record_call_points(harness, client, harness.create_secret(client, f"reliability/{harness.kind}/plan"))
+    outcomes = [
+        run_fault_case(
+            harness, client, harness.create_secret(client, f"reliability/{harness.kind}/{p}/{n}/{mode}"), p, n, mode
+        )
+        for p, n in plan.occurrences()
+        for mode in ("error", "timeout")
+    ]
+    return (
+        {f"{o.point}#{o.occurrence}/{o.mode}": o.problems for o in outcomes if not o.passed},
+        len(outcomes),
+        plan.points,
+    )
+
+
+def test_valkey_acl_survives_a_fault_at_every_call_point(
+    secretsmanager: Any, valkey_nodes: tuple[ValkeyServer, ValkeyServer], leak_guard: LeakGuard
+) -> None:
+    for node in valkey_nodes:
+        leak_guard.watch_file(node.log_path)
+
+    failures, cases, points = _all_cases_pass(ValkeyAclHarness(valkey_nodes), secretsmanager)
+
+    assert failures == {}
+    assert cases == 2 * len(points)
+    assert any(point.startswith("valkey.") for point in points)
+
+
+def test_elasticache_user_survives_a_fault_at_every_call_point(
+    secretsmanager: Any, emulation: ElastiCacheEmulation, elasticache_node: ValkeyServer, leak_guard: LeakGuard
+) -> None:
+    leak_guard.watch_file(elasticache_node.log_path)
+
+    failures, cases, points = _all_cases_pass(ElastiCacheUserHarness(elasticache_node, emulation), secretsmanager)
+
+    assert failures == {}
+    assert any(point.startswith("elasticache.") for point in points)
+    assert cases == 2 * len(points)
