@@ -4,7 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench bench-quick lint typecheck unit deps system-deps clean
+.PHONY: test demo bench bench-quick lint typecheck unit deps system-deps synth clean
+
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 # Python packages, reinstalled when a requirements file changes.
 $(STAMP): requirements.txt lambdas/requirements.txt
@@ -13,11 +15,18 @@ $(STAMP): requirements.txt lambdas/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
+# The pinned CDK CLI (package.json / package-lock.json), reinstalled when they change.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node 20+ with npm is required for the CDK app (aws-cdk-lib runs on Node)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
 # Server binaries the tests and the demo start on loopback (installed if missing).
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-deps: $(STAMP) system-deps
+deps: $(STAMP) $(NODE_STAMP) system-deps
 
 lint: deps
 	$(PY) -m ruff check .
@@ -41,5 +50,10 @@ bench: deps
 bench-quick: deps
 	$(PY) -m bench --quick --no-write
 
+# Synthesize an environment with the pinned CLI: make synth ENV=example
+ENV ?= example
+synth: deps
+	npx cdk synth --all -c env=$(ENV) --quiet
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache cdk.out
+	rm -rf $(VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache cdk.out

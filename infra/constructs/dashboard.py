@@ -1,0 +1,73 @@
+"""One dashboard per environment: steps and rotations per kind, step durations, Lambda errors,
+and step outcomes per secret from the functions' structured logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class RotationDashboardProps:
+    name: str
+    kinds: tuple[str, ...]
+    function_prefix: str
+    log_group_names: tuple[str, ...]
+
+
+def _metric(kind: str, name: str, statistic: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="SecretRotation",
+        metric_name=name,
+        statistic=statistic,
+        period=Duration.hours(1),
+        dimensions_map={"service": "secret-rotation", "kind": kind},
+        label=f"{kind} {name}",
+    )
+
+
+class RotationDashboard(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: RotationDashboardProps) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=props.name)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Rotations completed / steps failed",
+                width=12,
+                left=[_metric(kind, "RotationCompleted", "Sum") for kind in props.kinds],
+                right=[_metric(kind, "StepFailed", "Sum") for kind in props.kinds],
+            ),
+            cloudwatch.GraphWidget(
+                title="Step duration (p99, ms)",
+                width=12,
+                left=[_metric(kind, "StepDuration", "p99") for kind in props.kinds],
+            ),
+            cloudwatch.GraphWidget(
+                title="Rotation Lambda errors",
+                width=12,
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=(
+                            'SEARCH(\'{AWS/Lambda,FunctionName} MetricName="Errors" '
+                            f"{props.function_prefix}', 'Sum', 3600)"
+                        ),
+                        label="errors",
+                        period=Duration.hours(1),
+                    )
+                ],
+            ),
+            cloudwatch.LogQueryWidget(
+                title="Step outcomes per secret (last rotation first)",
+                width=12,
+                log_group_names=list(props.log_group_names),
+                query_lines=[
+                    "fields @timestamp, secret_arn, step, message",
+                    'filter message in ["step succeeded", "step failed"]',
+                    "stats latest(@timestamp) as last, count(*) as steps by secret_arn, message",
+                    "sort last desc",
+                ],
+            ),
+        )

@@ -1,0 +1,137 @@
+"""A KMS-encrypted secret, its rotation schedule, the invoke permission scoped to it, and the
+rotation function's rights on exactly this secret."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.config import SecretConfig
+from infra.nag import acknowledge
+
+SECRET_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
+HEX_ONLY = "ghijklmnopqrstuvwxyz"  # with upper case and punctuation excluded: lowercase hex
+
+
+@dataclass(frozen=True)
+class RotatedSecretProps:
+    name: str
+    config: SecretConfig
+    key: kms.IKey
+    function: lambda_.IFunction
+    role: iam.IRole
+
+
+def _initial_value(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
+    """A first value in the kind's JSON shape; the first rotation replaces the generated part."""
+    target = config.target
+    if config.kind == "hmac_key":
+        return secretsmanager.SecretStringGenerator(
+            secret_string_template=json.dumps({field: "" for field in target.fields[1:]}),
+            generate_string_key=target.fields[0],
+            password_length=2 * target.key_bytes,
+            exclude_punctuation=True,
+            exclude_uppercase=True,
+            exclude_characters=HEX_ONLY,
+        )
+    template: dict[str, object]
+    key = "password"
+    if config.kind.startswith("postgres"):
+        template = {
+            "engine": "postgres",
+            "host": target.host,
+            "port": target.port,
+            "dbname": target.dbname,
+            "username": target.username,
+        }
+        if target.admin_secret_arn:
+            template["masterarn"] = target.admin_secret_arn
+    elif config.kind == "valkey_acl":
+        host, _, port = target.nodes[0].rpartition(":")
+        template = {
+            "host": host,
+            "port": int(port),
+            "username": target.username,
+            "nodes": list(target.nodes),
+            "masterarn": target.admin_secret_arn,
+        }
+    elif config.kind == "elasticache_user":
+        template = {"user_arn": target.user_arn, "username": target.user_arn.rsplit(":", 1)[1]}
+    else:
+        template, key = {"replication_group_id": target.replication_group_id}, "auth_token"
+    return secretsmanager.SecretStringGenerator(
+        secret_string_template=json.dumps(template),
+        generate_string_key=key,
+        password_length=32,
+        exclude_characters="\"'\\/@:%&#?;`$<>()[]{}|^~ ,=+*!",
+    )
+
+
+class RotatedSecret(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: RotatedSecretProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        config = props.config
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=props.name,
+            encryption_key=props.key,
+            generate_secret_string=_initial_value(config),
+            description=f"{config.kind} secret rotated by secret-rotation-kit",
+        )
+        # No principal outside this account may read or change the secret, whatever their policies say.
+        self.secret.add_to_resource_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["secretsmanager:*"],
+                resources=["*"],  # a resource policy's resource is always this secret
+                conditions={"StringNotEquals": {"aws:PrincipalAccount": stack.account}},
+            )
+        )
+        self.schedule = secretsmanager.CfnRotationSchedule(
+            self,
+            "Schedule",
+            secret_id=self.secret.secret_arn,
+            rotation_lambda_arn=props.function.function_arn,
+            rotation_rules=secretsmanager.CfnRotationSchedule.RotationRulesProperty(
+                schedule_expression=config.schedule,
+                duration=config.window,
+            ),
+            rotate_immediately_on_update=config.rotate_immediately_on_update,
+        )
+        # Secrets Manager may invoke the function only for this secret, from this account.
+        self.permission = lambda_.CfnPermission(
+            self,
+            "InvokeFromSecretsManager",
+            action="lambda:InvokeFunction",
+            function_name=props.function.function_arn,
+            principal="secretsmanager.amazonaws.com",
+            source_arn=self.secret.secret_arn,
+            source_account=stack.account,
+        )
+        self.schedule.node.add_dependency(self.permission)
+        props.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(SECRET_ACTIONS), resources=[self.secret.secret_arn])
+        )
+        admin_arn = getattr(config.target, "admin_secret_arn", None)
+        if admin_arn:
+            props.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[admin_arn])
+            )
+        acknowledge(
+            self.secret, "AwsSolutions-SMG4", "rotation is configured by CfnRotationSchedule with a schedule expression"
+        )

@@ -1,0 +1,241 @@
+"""Stacks only compose constructs. Per environment: a base stack (key, alert topic, dashboard)
+and as many rotation stacks as needed to stay far below CloudFormation's 500-resource limit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from aws_cdk import Environment, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import EnvironmentConfig, SecretConfig
+from infra.constructs.alert_topic import AlertTopic, AlertTopicProps
+from infra.constructs.consumer_policy import ConsumerPolicy, ConsumerPolicyProps
+from infra.constructs.dashboard import RotationDashboard, RotationDashboardProps
+from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps
+from infra.constructs.rotation_alarms import RotationAlarms, RotationAlarmsProps
+from infra.constructs.rotation_function import RotationFunction, RotationFunctionProps
+
+
+def _pascal(text: str) -> str:
+    return "".join(part.capitalize() for part in text.replace("/", "-").replace("_", "-").split("-"))
+
+
+class BaseStack(Stack):
+    """The environment's KMS key (rotation on) and alert topic."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, env: Environment) -> None:
+        super().__init__(
+            scope, construct_id, env=env, description=f"{config.app} {config.env}: rotation key and alerts"
+        )
+        self.key = kms.Key(
+            self,
+            "SecretsKey",
+            enable_key_rotation=True,
+            alias=f"alias/{config.app}-{config.env}-secrets",
+            description=f"encrypts {config.app}/{config.env} secrets, alerts and rotation logs",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],  # a key policy's resource is always the key itself
+                conditions={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{self.region}:{self.account}:*"}
+                },
+            )
+        )
+        self.alerts = AlertTopic(self, "Alerts", props=AlertTopicProps(key=self.key, emails=config.alerts.emails))
+
+
+class RotationStack(Stack):
+    """A slice of the environment's secrets, with one function per kind they use."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        secrets: tuple[SecretConfig, ...],
+        base: BaseStack,
+        env: Environment,
+        index: int,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, env=env, description=f"{config.app} {config.env}: secret rotation ({index})"
+        )
+        vpc = None
+        subnets: tuple[ec2.ISubnet, ...] = ()
+        if config.network is not None:
+            net = config.network
+            vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=net.vpc_id,
+                availability_zones=list(net.availability_zones),
+                private_subnet_ids=list(net.private_subnet_ids),
+                vpc_cidr_block=net.vpc_cidr,
+            )
+            subnets = tuple(
+                ec2.Subnet.from_subnet_id(self, f"Subnet{i}", subnet_id)
+                for i, subnet_id in enumerate(net.private_subnet_ids)
+            )
+        by_kind: dict[str, list[SecretConfig]] = defaultdict(list)
+        for secret in secrets:
+            by_kind[secret.kind].append(secret)
+        self.functions: dict[str, RotationFunction] = {}
+        for kind, members in sorted(by_kind.items()):
+            self.functions[kind] = RotationFunction(
+                self,
+                f"{_pascal(kind)}Rotation",
+                props=RotationFunctionProps(
+                    kind=kind,
+                    environment=self._environment(kind, members),
+                    log_retention=_retention(config.log_retention_days),
+                    log_key=base.key,
+                    function_name=f"{config.app}-{config.env}-rotate-{kind.replace('_', '-')}-{index}",
+                    **self._network(kind, members, vpc, subnets),
+                ),
+            )
+            self._target_permissions(kind, members)
+        arns: list[str] = []
+        consumers: dict[str, list[str]] = defaultdict(list)
+        for secret in secrets:
+            function = self.functions[secret.kind]
+            rotated = RotatedSecret(
+                self,
+                _pascal(f"{secret.kind}-{secret.name}"),
+                props=RotatedSecretProps(
+                    name=config.secret_name(secret),
+                    config=secret,
+                    key=base.key,
+                    function=function.function,
+                    role=function.role,
+                ),
+            )
+            arns.append(rotated.secret.secret_arn)
+            for role_arn in secret.consumers:
+                consumers[role_arn].append(rotated.secret.secret_arn)
+        for function in self.functions.values():
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[base.key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
+                )
+            )
+        for number, (role_arn, secret_arns) in enumerate(sorted(consumers.items())):
+            ConsumerPolicy(self, f"Consumer{number}", props=ConsumerPolicyProps(role_arn, tuple(secret_arns), base.key))
+        RotationAlarms(
+            self,
+            "Alarms",
+            props=RotationAlarmsProps(
+                topic=base.alerts.topic,
+                functions={k: f.function for k, f in self.functions.items()},
+                secret_arns=tuple(arns),
+            ),
+        )
+
+    def _environment(self, kind: str, members: list[SecretConfig]) -> dict[str, str]:
+        if kind == "hmac_key":
+            first = members[0].target
+            return {"HMAC_FIELDS": ",".join(first.fields), "HMAC_KEY_BYTES": str(first.key_bytes)}
+        return {"PASSWORD_LENGTH": "32"}
+
+    def _network(
+        self, kind: str, members: list[SecretConfig], vpc: ec2.IVpc | None, subnets: tuple[ec2.ISubnet, ...]
+    ) -> dict[str, Any]:
+        groups = {m.target.security_group_id for m in members if getattr(m.target, "security_group_id", None)}
+        if kind == "hmac_key" or not groups or vpc is None:
+            return {}
+        ports = sorted({port for m in members for port in _ports(m)})
+        egress = tuple((ec2.Peer.security_group_id(group), port) for group in sorted(groups) for port in ports)
+        return {"vpc": vpc, "subnets": subnets, "egress": egress}
+
+    def _target_permissions(self, kind: str, members: list[SecretConfig]) -> None:
+        role = self.functions[kind].role
+        if kind == "elasticache_user":
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["elasticache:ModifyUser", "elasticache:DescribeUsers"],
+                    resources=sorted({m.target.user_arn for m in members}),
+                )
+            )
+        elif kind == "elasticache_auth_token":
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["elasticache:ModifyReplicationGroup", "elasticache:DescribeReplicationGroups"],
+                    resources=sorted(
+                        f"arn:aws:elasticache:{self.region}:{self.account}:replicationgroup:{m.target.replication_group_id}"
+                        for m in members
+                    ),
+                )
+            )
+
+
+def _ports(secret: SecretConfig) -> list[int]:
+    target = secret.target
+    if secret.kind.startswith("postgres"):
+        return [target.port]
+    if secret.kind == "valkey_acl":
+        return sorted({int(node.rpartition(":")[2]) for node in target.nodes})
+    return [6379]
+
+
+_RETENTION = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch Logs retention that keeps logs at least ``days`` days."""
+    chosen = next((name for limit, name in sorted(_RETENTION.items()) if limit >= days), "TEN_YEARS")
+    return getattr(logs.RetentionDays, chosen)  # type: ignore[no-any-return]
+
+
+def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack]:
+    """The environment's stacks: base, then rotation stacks of ``secrets_per_stack`` secrets each."""
+    env = Environment(account=config.account, region=config.region)
+    prefix = f"{_pascal(config.app)}{_pascal(config.env)}"
+    base = BaseStack(scope, f"{prefix}Base", config=config, env=env)
+    stacks: list[Stack] = [base]
+    size = config.secrets_per_stack
+    for index in range(0, len(config.secrets), size):
+        chunk = config.secrets[index : index + size]
+        stack = RotationStack(
+            scope,
+            f"{prefix}Rotation{index // size}",
+            config=config,
+            secrets=chunk,
+            base=base,
+            env=env,
+            index=index // size,
+        )
+        stacks.append(stack)
+    kinds = tuple(sorted({secret.kind for secret in config.secrets}))
+    RotationDashboard(
+        base,
+        "Dashboard",
+        props=RotationDashboardProps(
+            name=f"{config.app}-{config.env}-secret-rotation",
+            kinds=kinds,
+            function_prefix=f"{config.app}-{config.env}-rotate-",
+            log_group_names=tuple(
+                f"/aws/lambda/{config.app}-{config.env}-rotate-{k.replace('_', '-')}-{i}"
+                for i in range(len(stacks) - 1)
+                for k in kinds
+            ),
+        ),
+    )
+    return stacks
