@@ -22,11 +22,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
+# checkov in its own virtualenv: its boto3 pin conflicts with ours (see requirements-checkov.txt).
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
 # Server binaries the tests and the demo start on loopback (installed if missing).
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-deps: $(STAMP) $(NODE_STAMP) system-deps
+deps: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) system-deps
 
 lint: deps
 	$(PY) -m ruff check .
@@ -56,4 +64,4 @@ synth: deps
 	npx cdk synth --all -c env=$(ENV) --quiet
 
 clean:
-	rm -rf $(VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache cdk.out
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache cdk.out

@@ -154,6 +154,10 @@ class NetworkConfig(_Model):
     availability_zones: tuple[str, ...] = Field(min_length=1)
     private_subnet_ids: tuple[str, ...] = Field(min_length=1)
     vpc_cidr: str = "10.0.0.0/16"
+    # How functions in the VPC reach the Secrets Manager (and ElastiCache) APIs: "create" makes
+    # interface endpoints with private DNS; "existing" uses endpoints the VPC already has; "nat"
+    # goes out through the VPC's NAT gateway (egress 443 to anywhere).
+    api_access: Literal["create", "existing", "nat"] = "create"
 
     @model_validator(mode="after")
     def _subnets(self) -> NetworkConfig:
@@ -162,9 +166,17 @@ class NetworkConfig(_Model):
         return self
 
 
+class AccessMonitoringConfig(_Model):
+    """Opt-in: needs a CloudTrail trail that delivers management events to this log group."""
+
+    cloudtrail_log_group: str = Field(pattern=r"^[A-Za-z0-9_/#.-]+$", max_length=512)
+    anomaly_band: float = Field(3.0, gt=0, le=10)
+
+
 class AlertsConfig(_Model):
     emails: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
     required: bool = True
+    access_monitoring: AccessMonitoringConfig | None = None
 
     @model_validator(mode="after")
     def _subscribers(self) -> AlertsConfig:

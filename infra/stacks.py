@@ -13,21 +13,53 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import EnvironmentConfig, SecretConfig
+from infra.config import NETWORKED_KINDS, EnvironmentConfig, SecretConfig
+from infra.constructs.access_alarms import AccessAlarms, AccessAlarmsProps
 from infra.constructs.alert_topic import AlertTopic, AlertTopicProps
+from infra.constructs.api_endpoints import ApiEndpoints, ApiEndpointsProps
 from infra.constructs.consumer_policy import ConsumerPolicy, ConsumerPolicyProps
 from infra.constructs.dashboard import RotationDashboard, RotationDashboardProps
 from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps
 from infra.constructs.rotation_alarms import RotationAlarms, RotationAlarmsProps
 from infra.constructs.rotation_function import RotationFunction, RotationFunctionProps
+from infra.constructs.rotation_monitor import RotationMonitor, RotationMonitorProps
 
 
 def _pascal(text: str) -> str:
     return "".join(part.capitalize() for part in text.replace("/", "-").replace("_", "-").split("-"))
 
 
+def environment_tag(config: EnvironmentConfig) -> str:
+    """The value of every secret's ``rotation-kit:environment`` tag (how the age check finds them)."""
+    return f"{config.app}/{config.env}"
+
+
+def _import_network(scope: Construct, config: EnvironmentConfig) -> tuple[ec2.IVpc | None, tuple[ec2.ISubnet, ...]]:
+    """The configured VPC and subnets by explicit ID: no lookup, so synth needs no AWS account."""
+    if config.network is None:
+        return None, ()
+    net = config.network
+    vpc = ec2.Vpc.from_vpc_attributes(
+        scope,
+        "Vpc",
+        vpc_id=net.vpc_id,
+        availability_zones=list(net.availability_zones),
+        private_subnet_ids=list(net.private_subnet_ids),
+        vpc_cidr_block=net.vpc_cidr,
+    )
+    subnets = tuple(
+        ec2.Subnet.from_subnet_id(scope, f"Subnet{i}", subnet_id) for i, subnet_id in enumerate(net.private_subnet_ids)
+    )
+    return vpc, subnets
+
+
+def _in_vpc(secret: SecretConfig) -> bool:
+    return secret.kind in NETWORKED_KINDS and bool(getattr(secret.target, "security_group_id", None))
+
+
 class BaseStack(Stack):
-    """The environment's KMS key (rotation on) and alert topic."""
+    """The environment's KMS key (rotation on), alert topic, rotation-age check, the API
+    endpoints functions in the VPC use, and the opt-in access alarms."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, env: Environment) -> None:
         super().__init__(
@@ -52,6 +84,37 @@ class BaseStack(Stack):
             )
         )
         self.alerts = AlertTopic(self, "Alerts", props=AlertTopicProps(key=self.key, emails=config.alerts.emails))
+        self.monitor = RotationMonitor(
+            self,
+            "RotationAge",
+            props=RotationMonitorProps(
+                environment_tag=environment_tag(config),
+                max_rotation_days=config.max_rotation_days,
+                function_name=f"{config.app}-{config.env}-rotation-age",
+                log_retention=_retention(config.log_retention_days),
+                log_key=self.key,
+                topic=self.alerts.topic,
+            ),
+        )
+        vpc, subnets = _import_network(self, config)
+        in_vpc = [secret for secret in config.secrets if _in_vpc(secret)]
+        if vpc is not None and in_vpc and config.network and config.network.api_access == "create":
+            services = ("secretsmanager",) + (
+                ("elasticache",) if any(s.kind.startswith("elasticache") for s in in_vpc) else ()
+            )
+            ApiEndpoints(self, "ApiEndpoints", props=ApiEndpointsProps(vpc=vpc, subnets=subnets, services=services))
+        monitoring = config.alerts.access_monitoring
+        if monitoring is not None:
+            AccessAlarms(
+                self,
+                "AccessAlarms",
+                props=AccessAlarmsProps(
+                    log_group_name=monitoring.cloudtrail_log_group,
+                    metric_prefix=f"{config.app}-{config.env}",
+                    anomaly_band=monitoring.anomaly_band,
+                    topic=self.alerts.topic,
+                ),
+            )
 
 
 class RotationStack(Stack):
@@ -71,22 +134,8 @@ class RotationStack(Stack):
         super().__init__(
             scope, construct_id, env=env, description=f"{config.app} {config.env}: secret rotation ({index})"
         )
-        vpc = None
-        subnets: tuple[ec2.ISubnet, ...] = ()
-        if config.network is not None:
-            net = config.network
-            vpc = ec2.Vpc.from_vpc_attributes(
-                self,
-                "Vpc",
-                vpc_id=net.vpc_id,
-                availability_zones=list(net.availability_zones),
-                private_subnet_ids=list(net.private_subnet_ids),
-                vpc_cidr_block=net.vpc_cidr,
-            )
-            subnets = tuple(
-                ec2.Subnet.from_subnet_id(self, f"Subnet{i}", subnet_id)
-                for i, subnet_id in enumerate(net.private_subnet_ids)
-            )
+        self.config = config
+        vpc, subnets = _import_network(self, config)
         by_kind: dict[str, list[SecretConfig]] = defaultdict(list)
         for secret in secrets:
             by_kind[secret.kind].append(secret)
@@ -106,6 +155,7 @@ class RotationStack(Stack):
             )
             self._target_permissions(kind, members)
         arns: list[str] = []
+        names: dict[str, str] = {}
         consumers: dict[str, list[str]] = defaultdict(list)
         for secret in secrets:
             function = self.functions[secret.kind]
@@ -115,12 +165,14 @@ class RotationStack(Stack):
                 props=RotatedSecretProps(
                     name=config.secret_name(secret),
                     config=secret,
+                    environment_tag=environment_tag(config),
                     key=base.key,
                     function=function.function,
                     role=function.role,
                 ),
             )
             arns.append(rotated.secret.secret_arn)
+            names[_pascal(f"{secret.kind}-{secret.name}")] = config.secret_name(secret)
             for role_arn in secret.consumers:
                 consumers[role_arn].append(rotated.secret.secret_arn)
         for function in self.functions.values():
@@ -140,6 +192,8 @@ class RotationStack(Stack):
                 topic=base.alerts.topic,
                 functions={k: f.function for k, f in self.functions.items()},
                 secret_arns=tuple(arns),
+                secret_names=names,
+                max_rotation_days=config.max_rotation_days,
             ),
         )
 
@@ -157,7 +211,10 @@ class RotationStack(Stack):
             return {}
         ports = sorted({port for m in members for port in _ports(m)})
         egress = tuple((ec2.Peer.security_group_id(group), port) for group in sorted(groups) for port in ports)
-        return {"vpc": vpc, "subnets": subnets, "egress": egress}
+        via_nat = self.config.network is not None and self.config.network.api_access == "nat"
+        # Through a NAT the API endpoints are public addresses that no narrower rule can name.
+        api_peer = ec2.Peer.any_ipv4() if via_nat else None
+        return {"vpc": vpc, "subnets": subnets, "egress": egress, "api_peer": api_peer}
 
     def _target_permissions(self, kind: str, members: list[SecretConfig]) -> None:
         role = self.functions[kind].role
@@ -236,6 +293,7 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack
                 for i in range(len(stacks) - 1)
                 for k in kinds
             ),
+            max_rotation_days=config.max_rotation_days,
         ),
     )
     return stacks

@@ -16,6 +16,7 @@ class RotationDashboardProps:
     kinds: tuple[str, ...]
     function_prefix: str
     log_group_names: tuple[str, ...]
+    max_rotation_days: int
 
 
 def _metric(kind: str, name: str, statistic: str) -> cloudwatch.Metric:
@@ -57,6 +58,23 @@ class RotationDashboard(Construct):
                         label="errors",
                         period=Duration.hours(1),
                     )
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Days since last rotation, per secret",
+                width=12,
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=(
+                            "SEARCH('{SecretRotation,SecretName,service} "
+                            "MetricName=\"DaysSinceLastRotation\"', 'Maximum', 21600)"
+                        ),
+                        label="days",
+                        period=Duration.hours(6),
+                    )
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=props.max_rotation_days, label="rotation policy")
                 ],
             ),
             cloudwatch.LogQueryWidget(

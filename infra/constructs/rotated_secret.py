@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +29,7 @@ HEX_ONLY = "ghijklmnopqrstuvwxyz"  # with upper case and punctuation excluded: l
 class RotatedSecretProps:
     name: str
     config: SecretConfig
+    environment_tag: str  # "<app>/<env>": how the rotation-age check finds the secret
     key: kms.IKey
     function: lambda_.IFunction
     role: iam.IRole
@@ -92,6 +93,7 @@ class RotatedSecret(Construct):
             generate_secret_string=_initial_value(config),
             description=f"{config.kind} secret rotated by secret-rotation-kit",
         )
+        Tags.of(self.secret).add("rotation-kit:environment", props.environment_tag)
         # No principal outside this account may read or change the secret, whatever their policies say.
         self.secret.add_to_resource_policy(
             iam.PolicyStatement(

@@ -23,6 +23,8 @@ class RotationAlarmsProps:
     topic: sns.ITopic
     functions: dict[str, lambda_.Function]
     secret_arns: tuple[str, ...]
+    secret_names: dict[str, str]  # stable construct id -> secret name
+    max_rotation_days: int
 
 
 class RotationAlarms(Construct):
@@ -62,6 +64,25 @@ class RotationAlarms(Construct):
                 )
                 alarm.add_alarm_action(action)
                 self.alarms.append(alarm)
+        for construct_id, name in sorted(props.secret_names.items()):
+            alarm = cloudwatch.Metric(
+                namespace="SecretRotation",
+                metric_name="DaysSinceLastRotation",
+                dimensions_map={"service": "secret-rotation", "SecretName": name},
+                statistic="Maximum",
+                period=Duration.hours(6),  # the rotation-age check runs every 6 hours
+            ).create_alarm(
+                self,
+                f"{construct_id}Overdue",
+                threshold=props.max_rotation_days,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"{name} was last rotated more than {props.max_rotation_days} days ago. "
+                "Runbook: docs/deploy.md#overdue",
+            )
+            alarm.add_alarm_action(action)
+            self.alarms.append(alarm)
         self.rule = events.Rule(
             self,
             "RotationEvents",

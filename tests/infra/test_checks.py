@@ -42,6 +42,29 @@ def test_cfn_lint_finds_no_error(example_templates: dict[str, Template], example
     assert not result.returncode & CFN_LINT_ERROR, result.stdout
 
 
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(
+    example_templates: dict[str, Template], example_outdir: Path
+) -> None:
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: `make deps` installs checkov (requirements-checkov.txt)"
+    result = subprocess.run(
+        [str(CHECKOV), "-d", str(example_outdir), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+
+    assert summary["failed"] == 0, [check["check_id"] for check in report["results"]["failed_checks"]]
+    assert summary["passed"] > 100
+    assert summary["parsing_errors"] == 0
+    skipped_checks = report["results"]["skipped_checks"]
+    assert len(skipped_checks) == summary["skipped"]
+    for skipped in skipped_checks:
+        assert len(skipped["check_result"].get("suppress_comment", "")) > 30, skipped["check_id"]
+
+
 def test_hundreds_of_secrets_split_into_stacks_below_the_resource_limit(
     example_config: EnvironmentConfig, tmp_path: Path
 ) -> None:

@@ -42,6 +42,15 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.0.unknown_field": 1}, "secrets.0.unknown_field: Extra inputs are not permitted"),
         ({"account": "12345"}, "account: String should match pattern"),
         ({"secrets.1.postgres.port": 70000}, "secrets.1.postgres.port: Input should be less than or equal to 65535"),
+        ({"network.api_access": "vpn"}, "network.api_access: Input should be 'create', 'existing' or 'nat'"),
+        (
+            {"alerts.access_monitoring": {"cloudtrail_log_group": "trail logs!"}},
+            "alerts.access_monitoring.cloudtrail_log_group: String should match pattern",
+        ),
+        (
+            {"alerts.access_monitoring": {"cloudtrail_log_group": "trail", "anomaly_band": 0}},
+            "alerts.access_monitoring.anomaly_band: Input should be greater than 0",
+        ),
     ],
 )
 def test_bad_config_is_rejected_naming_file_and_field(

@@ -1,0 +1,1 @@
+"""Scheduled check that every secret of an environment was rotated within the policy."""
