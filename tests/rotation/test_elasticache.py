@@ -7,9 +7,7 @@ change, against which testSecret and these tests authenticate.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import uuid
 from typing import Any
 
@@ -23,6 +21,7 @@ from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.elasticache import ElastiCacheEmulation
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -96,12 +95,7 @@ def test_every_user_step_can_be_retried(rbac_user: RbacUser, step: str) -> None:
 def test_a_fault_after_set_secret_keeps_the_user_working_and_the_retry_completes(rbac_user: RbacUser) -> None:
     arn = rbac_user.create_secret()
 
-    def faulty(event: dict[str, Any], context: Any) -> None:
-        if event["Step"] == "testSecret":
-            raise RuntimeError("injected")
-        user_handler(event, context)
-
-    RotationDriver(faulty, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+    rotate_with_failing_step(user_handler, arn, "testSecret")
     assert _user_ok(rbac_user, stage_value(rbac_user.client, arn, "AWSCURRENT"))
 
     assert RotationDriver(user_handler).rotate(arn).resumed
@@ -197,23 +191,10 @@ def test_every_token_step_can_be_retried(auth_group: AuthTokenGroup, step: str) 
 
 def test_a_client_that_keeps_authenticating_with_the_current_token_never_fails(auth_group: AuthTokenGroup) -> None:
     arn = auth_group.create_secret()
-    stop = threading.Event()
-    results: list[bool] = []
 
-    def client() -> None:
-        while not stop.is_set():
-            value = json.loads(auth_group.client.get_secret_value(SecretId=arn)["SecretString"])
-            results.append(_token_ok(auth_group, value))
-
-    worker = threading.Thread(target=client)
-    worker.start()
-    try:
-        driver = RotationDriver(token_handler)
-        for _ in range(3):
-            driver.rotate(arn)
-    finally:
-        stop.set()
-        worker.join(timeout=30)
+    results = outcomes_during_rotations(
+        token_handler, auth_group.client, arn, lambda value: _token_ok(auth_group, value), rotations=3
+    )
 
     assert results
     assert all(results), f"{results.count(False)} of {len(results)} authentications failed"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from typing import Any
 
@@ -21,6 +20,7 @@ from local_servers.postgres import PostgresServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.postgres_fixtures import PostgresTarget, make_target
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -106,12 +106,7 @@ def test_a_fault_after_set_or_test_keeps_awscurrent_working_and_the_retry_comple
 ) -> None:
     arn = pg.create_secret()
 
-    def faulty(event: dict[str, Any], context: Any) -> None:
-        if event["Step"] == failing_step:
-            raise RuntimeError("injected")
-        lambda_handler(event, context)
-
-    RotationDriver(faulty, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+    rotate_with_failing_step(lambda_handler, arn, failing_step)
     assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))
 
     retried = RotationDriver(lambda_handler).rotate(arn)
@@ -123,23 +118,8 @@ def test_a_fault_after_set_or_test_keeps_awscurrent_working_and_the_retry_comple
 
 def test_a_client_that_keeps_connecting_with_awscurrent_never_fails_during_rotations(pg: PostgresTarget) -> None:
     arn = pg.create_secret()
-    stop = threading.Event()
-    attempts: list[bool] = []
 
-    def client() -> None:
-        while not stop.is_set():
-            value = json.loads(pg.client.get_secret_value(SecretId=arn)["SecretString"])
-            attempts.append(pg.logs_in(value))
-
-    worker = threading.Thread(target=client)
-    worker.start()
-    try:
-        driver = RotationDriver(lambda_handler)
-        for _ in range(5):
-            driver.rotate(arn)
-    finally:
-        stop.set()
-        worker.join(timeout=30)
+    attempts = outcomes_during_rotations(lambda_handler, pg.client, arn, pg.logs_in)
 
     assert attempts
     assert all(attempts), f"{attempts.count(False)} of {len(attempts)} connections failed"

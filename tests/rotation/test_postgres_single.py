@@ -16,6 +16,7 @@ from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.postgres_fixtures import PostgresTarget
+from tests.rotation.scenarios import rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -79,12 +80,7 @@ def test_every_step_can_be_retried(pg: PostgresTarget, step: str) -> None:
 def test_a_fault_after_set_secret_is_completed_by_the_service_retry(pg: PostgresTarget, failing_step: str) -> None:
     arn = pg.create_secret()
 
-    def faulty(event: dict[str, Any], context: Any) -> None:
-        if event["Step"] == failing_step:
-            raise RuntimeError("injected")
-        lambda_handler(event, context)
-
-    failed = RotationDriver(faulty, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+    failed = rotate_with_failing_step(lambda_handler, arn, failing_step)
     pending = pg.client.get_secret_value(SecretId=arn, VersionId=failed.token)
     assert pg.logs_in(json.loads(pending["SecretString"]))  # between set and finish: AWSPENDING works
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from typing import Any
 
@@ -19,6 +18,7 @@ from local_servers.valkey import ValkeyServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.valkey_fixtures import ValkeyTarget
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -88,12 +88,7 @@ def test_every_step_can_be_retried(vk: ValkeyTarget, step: str) -> None:
 def test_a_fault_after_set_secret_keeps_awscurrent_working_and_the_retry_completes(vk: ValkeyTarget) -> None:
     arn = vk.create_secret()
 
-    def faulty(event: dict[str, Any], context: Any) -> None:
-        if event["Step"] == "testSecret":
-            raise RuntimeError("injected")
-        lambda_handler(event, context)
-
-    RotationDriver(faulty, attempts_per_step=1).rotate(arn, raise_on_failure=False)
+    rotate_with_failing_step(lambda_handler, arn, "testSecret")
     assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
 
     retried = RotationDriver(lambda_handler).rotate(arn)
@@ -105,23 +100,8 @@ def test_a_fault_after_set_secret_keeps_awscurrent_working_and_the_retry_complet
 
 def test_a_client_that_keeps_authenticating_with_awscurrent_never_fails_during_rotations(vk: ValkeyTarget) -> None:
     arn = vk.create_secret()
-    stop = threading.Event()
-    results: list[bool] = []
 
-    def client() -> None:
-        while not stop.is_set():
-            value = json.loads(vk.client.get_secret_value(SecretId=arn)["SecretString"])
-            results.append(vk.authenticates_everywhere(value))
-
-    worker = threading.Thread(target=client)
-    worker.start()
-    try:
-        driver = RotationDriver(lambda_handler)
-        for _ in range(5):
-            driver.rotate(arn)
-    finally:
-        stop.set()
-        worker.join(timeout=30)
+    results = outcomes_during_rotations(lambda_handler, vk.client, arn, vk.authenticates_everywhere)
 
     assert results
     assert all(results), f"{results.count(False)} of {len(results)} authentications failed"

@@ -1,0 +1,49 @@
+"""Scenarios every server-backed kind is tested with, written once: a step that fails once
+(then the service-style retry), and a client that keeps using AWSCURRENT during rotations."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from local_rotation import RotationDriver, RotationReport
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def rotate_with_failing_step(handler: Handler, secret_arn: str, failing_step: str) -> RotationReport:
+    """One rotation whose ``failing_step`` raises once, without the driver's retries: what
+    the secret looks like after the service's attempt failed."""
+
+    def faulty(event: dict[str, Any], context: Any) -> None:
+        if event["Step"] == failing_step:
+            raise RuntimeError("injected")
+        handler(event, context)
+
+    return RotationDriver(faulty, attempts_per_step=1).rotate(secret_arn, raise_on_failure=False)
+
+
+def outcomes_during_rotations(
+    handler: Handler, client: Any, secret_arn: str, uses_value: Callable[[dict[str, Any]], bool], rotations: int = 5
+) -> list[bool]:
+    """Rotate ``rotations`` times while a thread reads AWSCURRENT and uses it on the target;
+    one outcome per use. An application that does this must never fail."""
+    stop = threading.Event()
+    outcomes: list[bool] = []
+
+    def application() -> None:
+        while not stop.is_set():
+            outcomes.append(uses_value(json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])))
+
+    worker = threading.Thread(target=application)
+    worker.start()
+    try:
+        driver = RotationDriver(handler)
+        for _ in range(rotations):
+            driver.rotate(secret_arn)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    return outcomes
