@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-KINDS = (
+Kind = Literal[
     "hmac_key",
     "postgres_single",
     "postgres_alternating",
     "valkey_acl",
     "elasticache_user",
     "elasticache_auth_token",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 NETWORKED_KINDS = frozenset(
     {"postgres_single", "postgres_alternating", "valkey_acl", "elasticache_user", "elasticache_auth_token"}
 )
@@ -99,14 +100,7 @@ class ElastiCacheAuthTokenTarget(_Model):
 
 class SecretConfig(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    kind: Literal[
-        "hmac_key",
-        "postgres_single",
-        "postgres_alternating",
-        "valkey_acl",
-        "elasticache_user",
-        "elasticache_auth_token",
-    ]
+    kind: Kind
     schedule: str = "rate(30 days)"
     window: str | None = Field(None, pattern=r"^\d+h$")
     rotate_immediately_on_update: bool = False
