@@ -34,25 +34,18 @@ class AccessAlarms(Construct):
         super().__init__(scope, construct_id)
         trail = logs.LogGroup.from_log_group_name(self, "Trail", props.log_group_name)
         action = actions.SnsAction(props.topic)
-        denied = logs.MetricFilter(
-            self,
-            "DeniedFilter",
-            log_group=trail,
-            filter_pattern=logs.FilterPattern.literal(DENIED_PATTERN),
-            metric_namespace=NAMESPACE,
-            metric_name=f"{props.metric_prefix}-GetSecretValueDenied",
-            metric_value="1",
-            default_value=0,
-        )
-        calls = logs.MetricFilter(
-            self,
-            "CallsFilter",
-            log_group=trail,
-            filter_pattern=logs.FilterPattern.literal(CALLS_PATTERN),
-            metric_namespace=NAMESPACE,
-            metric_name=f"{props.metric_prefix}-GetSecretValueCalls",
-            metric_value="1",
-            default_value=0,
+        denied, calls = (
+            logs.MetricFilter(
+                self,
+                f"{name}Filter",
+                log_group=trail,
+                filter_pattern=logs.FilterPattern.literal(pattern),
+                metric_namespace=NAMESPACE,
+                metric_name=f"{props.metric_prefix}-GetSecretValue{name}",
+                metric_value="1",
+                default_value=0,
+            )
+            for name, pattern in (("Denied", DENIED_PATTERN), ("Calls", CALLS_PATTERN))
         )
         self.denied = denied.metric(statistic="Sum", period=Duration.minutes(5)).create_alarm(
             self,
