@@ -16,16 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .exceptions import InvalidSignatureError, SignatureFormatError
+
 ACCEPTED_STAGES = ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING")
 _HEX = frozenset(string.hexdigits)
-
-
-class SignatureFormatError(ValueError):
-    """The signature is not hex of the SHA-256 length."""
-
-
-class InvalidSignatureError(ValueError):
-    """No accepted key produced this signature."""
 
 
 @dataclass(frozen=True)

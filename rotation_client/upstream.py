@@ -1,0 +1,127 @@
+"""Reading Secrets Manager for the cache: one consistent snapshot per refresh, a cheap
+version check, and AWS errors translated into the library's named errors.
+
+Consistency: with AWSCURRENT only, one GetSecretValue returns value and version together.
+With more stages, DescribeSecret gives every label at one instant, and each value is then
+read by version id; versions never change, so the values match the labels even if a
+rotation moves a label in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from .exceptions import AwsCredentialsError, RotationClientError, SecretNotFoundError, SecretUnavailableError
+from .snapshot import AWSCURRENT, SecretSnapshot
+
+CREDENTIAL_ERRORS = frozenset(
+    {
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "AccessDeniedException",
+        "RequestExpired",
+    }
+)
+
+
+def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientError:
+    """A named error for ``exc`` that names the secret and the API, never a value."""
+    if isinstance(exc, RotationClientError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        if code == "ResourceNotFoundException":
+            return SecretNotFoundError(f"secret {secret_id!r} was not found in Secrets Manager ({operation})")
+        if code in CREDENTIAL_ERRORS:
+            return AwsCredentialsError(
+                f"AWS rejected the credentials for {operation} on secret {secret_id!r} ({code}): "
+                "refresh or fix the credentials, or grant secretsmanager:" + operation
+            )
+        return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed with {code}")
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return AwsCredentialsError(
+            f"no AWS credentials to read secret {secret_id!r}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY, or run where a role is attached"
+        )
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return SecretUnavailableError(f"{operation} on secret {secret_id!r}: Secrets Manager unreachable ({exc})")
+    if isinstance(exc, BotoCoreError):
+        return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
+    return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
+
+
+def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """(ARN, {stage: version id}) for the requested stages, from one DescribeSecret."""
+    try:
+        described = client.describe_secret(SecretId=secret_id)
+    except Exception as exc:
+        raise translate(exc, secret_id, "DescribeSecret") from None
+    labels: dict[str, str] = {}
+    for version, version_stages in (described.get("VersionIdsToStages") or {}).items():
+        for stage in version_stages:
+            if stage in stages:
+                labels[stage] = version
+    return str(described.get("ARN", secret_id)), labels
+
+
+def _value_of(client: Any, secret_id: str, **selector: str) -> Mapping[str, Any] | None:
+    """GetSecretValue, or None when that version has no value (yet, or any more)."""
+    try:
+        return dict(client.get_secret_value(SecretId=secret_id, **selector))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" and "VersionId" in selector:
+            return None
+        raise translate(exc, secret_id, "GetSecretValue") from None
+    except Exception as exc:
+        raise translate(exc, secret_id, "GetSecretValue") from None
+
+
+def _string_of(secret_id: str, response: Mapping[str, Any]) -> str:
+    text = response.get("SecretString")
+    if not isinstance(text, str):
+        raise SecretUnavailableError(f"secret {secret_id!r} holds a SecretBinary; this library reads SecretString")
+    return text
+
+
+def fetch_snapshot(client: Any, secret_id: str, stages: Sequence[str], now: float) -> SecretSnapshot:
+    """Read ``stages`` of ``secret_id`` as one consistent snapshot (see the module docstring)."""
+    if tuple(stages) == (AWSCURRENT,):
+        response = _value_of(client, secret_id, VersionStage=AWSCURRENT)
+        assert response is not None  # a stage read raises instead of returning None
+        return SecretSnapshot(
+            secret_id=secret_id,
+            arn=str(response.get("ARN", secret_id)),
+            labels={AWSCURRENT: str(response["VersionId"])},
+            strings={AWSCURRENT: _string_of(secret_id, response)},
+            fetched_at=now,
+        )
+    for _ in range(3):  # a version may be deleted between the two reads; look again
+        arn, labels = stage_labels(client, secret_id, stages)
+        if AWSCURRENT not in labels:
+            raise SecretNotFoundError(f"secret {secret_id!r} has no AWSCURRENT version")
+        strings: dict[str, str] = {}
+        by_version: dict[str, str | None] = {}
+        for stage, version in labels.items():
+            if version not in by_version:
+                response = _value_of(client, secret_id, VersionId=version)
+                by_version[version] = None if response is None else _string_of(secret_id, response)
+            text = by_version[version]
+            if text is not None:
+                strings[stage] = text
+        if AWSCURRENT in strings:
+            return SecretSnapshot(secret_id=secret_id, arn=arn, labels=labels, strings=strings, fetched_at=now)
+    raise SecretUnavailableError(f"secret {secret_id!r}: AWSCURRENT kept moving while it was read")
