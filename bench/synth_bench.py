@@ -1,13 +1,20 @@
-"""CDK synthesis time by number of secrets (nag packs on, asset bundling skipped)."""
+"""CDK synthesis time by number of secrets (nag packs on, asset bundling skipped), the zipped
+rotation asset, and the findings of every template check on the example environment."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
-from bench.common import Row, SuiteResult
+from bench.common import REPO_ROOT, Row, SuiteResult
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
@@ -33,6 +40,58 @@ def _synth_seconds(count: int) -> tuple[float, int, int]:
     return time.perf_counter() - started, len(stacks), largest
 
 
+def _asset_megabytes() -> tuple[float, float]:
+    """Zipped and unzipped size of the one asset every rotation function shares, bundled the way
+    ``cdk synth`` does without Docker."""
+    from infra.constructs.bundling import LAMBDAS, _dependencies
+
+    with tempfile.TemporaryDirectory() as work:
+        asset = Path(work) / "asset"
+        shutil.copytree(_dependencies(), asset, ignore=shutil.ignore_patterns(".complete"))
+        shutil.copytree(LAMBDAS, asset / "lambdas", ignore=shutil.ignore_patterns("__pycache__", "requirements.txt"))
+        files = [path for path in asset.rglob("*") if path.is_file()]
+        archive = Path(work) / "asset.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in files:
+                zipped.write(path, path.relative_to(asset))
+        unzipped = sum(path.stat().st_size for path in files)
+        return archive.stat().st_size / 1e6, unzipped / 1e6
+
+
+def _example_findings() -> dict[str, Any]:
+    """nag, cfn-lint and checkov on the example environment, as `make test` runs them."""
+    from infra.config import load_config
+    from tests.infra.conftest import EXAMPLE, synth
+
+    with tempfile.TemporaryDirectory() as outdir:
+        synth(load_config(EXAMPLE), Path(outdir))
+        report = json.loads((Path(outdir) / "validation-report.json").read_text())
+        nag = {
+            plugin["pluginName"]: {
+                "violations": len(plugin["violations"]),
+                "acknowledged": len(plugin.get("suppressedViolations", [])),
+            }
+            for plugin in report["pluginReports"]
+        }
+        templates = sorted(str(path) for path in Path(outdir).glob("*.template.json"))
+        lint = subprocess.run(
+            [sys.executable, "-m", "cfnlint", "--format", "json", *templates],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        levels = [match["Level"] for match in json.loads(lint.stdout or "[]")]
+        checkov = subprocess.run(
+            [str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"), "-d", outdir, "--framework", "cloudformation",
+             "--skip-download", "-o", "json"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        summary = json.loads(checkov.stdout)["summary"]
+    return {
+        "nag": nag,
+        "cfn_lint": {level: levels.count(level) for level in ("Error", "Warning", "Informational")},
+        "checkov": {key: summary[key] for key in ("passed", "failed", "skipped")},
+    }
+
+
 def run(quick: bool) -> SuiteResult:
     result = SuiteResult(
         title="CDK synth time by number of secrets (cdk-nag AwsSolutions + HIPAA on, bundling skipped)"
@@ -48,4 +107,27 @@ def run(quick: bool) -> SuiteResult:
             )
         )
         result.raw[str(count)] = {"seconds": seconds, "stacks": stacks, "largest": largest}
+    if quick:
+        return result
+    zipped, unzipped = _asset_megabytes()
+    result.rows.append(
+        Row("rotation asset, zipped", round(zipped, 2), "MB", f"{unzipped:.1f} MB unzipped; one asset for every kind; "
+            "Lambda limits 50 / 250 MB")
+    )  # fmt: skip
+    findings = _example_findings()
+    for pack, counts in findings["nag"].items():
+        result.rows.append(
+            Row(f"cdk-nag {pack}: unacknowledged findings", counts["violations"], "findings",
+                f"{counts['acknowledged']} acknowledged, each with its reason beside its resource")
+        )  # fmt: skip
+    lint = findings["cfn_lint"]
+    result.rows.append(
+        Row("cfn-lint errors", lint["Error"], "errors", f"{lint['Warning']} warnings, {lint['Informational']} info")
+    )
+    ckv = findings["checkov"]
+    result.rows.append(
+        Row("checkov failed checks", ckv["failed"], "checks", f"{ckv['passed']} passed, {ckv['skipped']} skipped "
+            "with their reason in the resource's metadata")
+    )  # fmt: skip
+    result.raw.update(asset_mb={"zipped": zipped, "unzipped": unzipped}, findings=findings)
     return result
