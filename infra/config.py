@@ -98,12 +98,28 @@ class ElastiCacheAuthTokenTarget(_Model):
     security_group_id: str | None = Field(None, pattern=r"^sg-[0-9a-f]+$")
 
 
+class SecretReference(_Model):
+    """An existing secret whose value becomes the first value, through a CloudFormation dynamic
+    reference: the value is never in the template or the CDK output."""
+
+    secret_arn: str
+    json_field: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _ARN_SECRET.match(value):
+            raise ValueError("must be a Secrets Manager secret ARN")
+        return value
+
+
 class SecretConfig(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     kind: Kind
     schedule: str = "rate(30 days)"
     window: str | None = Field(None, pattern=r"^\d+h$")
     rotate_immediately_on_update: bool = False
+    initial_value_from: SecretReference | None = None
     hmac: HmacTarget | None = None
     postgres: PostgresTarget | None = None
     valkey: ValkeyTarget | None = None

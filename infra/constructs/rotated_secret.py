@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Fn, SecretValue, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.config import SecretConfig
+from infra.config import SecretConfig, SecretReference
 from infra.nag import acknowledge
 
 SECRET_ACTIONS = (
@@ -35,22 +35,13 @@ class RotatedSecretProps:
     role: iam.IRole
 
 
-def _initial_value(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
-    """A first value in the kind's JSON shape; the first rotation replaces the generated part."""
+def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
+    """The kind's secret JSON without its secret field, and that field's name."""
     target = config.target
     if config.kind == "hmac_key":
-        return secretsmanager.SecretStringGenerator(
-            secret_string_template=json.dumps({field: "" for field in target.fields[1:]}),
-            generate_string_key=target.fields[0],
-            password_length=2 * target.key_bytes,
-            exclude_punctuation=True,
-            exclude_uppercase=True,
-            exclude_characters=HEX_ONLY,
-        )
-    template: dict[str, object]
-    key = "password"
+        return {field: "" for field in target.fields[1:]}, target.fields[0]
     if config.kind.startswith("postgres"):
-        template = {
+        template: dict[str, object] = {
             "engine": "postgres",
             "host": target.host,
             "port": target.port,
@@ -59,19 +50,33 @@ def _initial_value(config: SecretConfig) -> secretsmanager.SecretStringGenerator
         }
         if target.admin_secret_arn:
             template["masterarn"] = target.admin_secret_arn
-    elif config.kind == "valkey_acl":
+        return template, "password"
+    if config.kind == "valkey_acl":
         host, _, port = target.nodes[0].rpartition(":")
-        template = {
+        return {
             "host": host,
             "port": int(port),
             "username": target.username,
             "nodes": list(target.nodes),
             "masterarn": target.admin_secret_arn,
-        }
-    elif config.kind == "elasticache_user":
-        template = {"user_arn": target.user_arn, "username": target.user_arn.rsplit(":", 1)[1]}
-    else:
-        template, key = {"replication_group_id": target.replication_group_id}, "auth_token"
+        }, "password"
+    if config.kind == "elasticache_user":
+        return {"user_arn": target.user_arn, "username": target.user_arn.rsplit(":", 1)[1]}, "password"
+    return {"replication_group_id": target.replication_group_id}, "auth_token"
+
+
+def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
+    """A first value in the kind's JSON shape; the first rotation replaces the generated part."""
+    template, key = _shape(config)
+    if config.kind == "hmac_key":
+        return secretsmanager.SecretStringGenerator(
+            secret_string_template=json.dumps(template),
+            generate_string_key=key,
+            password_length=2 * config.target.key_bytes,
+            exclude_punctuation=True,
+            exclude_uppercase=True,
+            exclude_characters=HEX_ONLY,
+        )
     return secretsmanager.SecretStringGenerator(
         secret_string_template=json.dumps(template),
         generate_string_key=key,
@@ -80,17 +85,32 @@ def _initial_value(config: SecretConfig) -> secretsmanager.SecretStringGenerator
     )
 
 
+def _referenced(config: SecretConfig, reference: SecretReference) -> SecretValue:
+    """The kind's JSON with its secret field taken from an existing secret by dynamic reference.
+    The referenced value is placed inside a JSON string as is, so it must not contain ``"`` or
+    ``\\`` (generated passwords and hex keys do not; check any other). A secretsmanager dynamic
+    reference may be used in any resource property (Secrets Manager user guide,
+    "Get an AWS Secrets Manager secret in an AWS CloudFormation resource")."""
+    template, key = _shape(config)
+    placeholder = "__rotation_kit_reference__"
+    before, after = json.dumps({**template, key: placeholder}).split(placeholder)
+    resolved = SecretValue.secrets_manager(reference.secret_arn, json_field=reference.json_field)
+    return SecretValue.unsafe_plain_text(Fn.join("", [before, resolved.unsafe_unwrap(), after]))
+
+
 class RotatedSecret(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RotatedSecretProps) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         config = props.config
+        reference = config.initial_value_from
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
             secret_name=props.name,
             encryption_key=props.key,
-            generate_secret_string=_initial_value(config),
+            generate_secret_string=None if reference else _generated(config),
+            secret_string_value=_referenced(config, reference) if reference else None,
             description=f"{config.kind} secret rotated by secret-rotation-kit",
         )
         Tags.of(self.secret).add("rotation-kit:environment", props.environment_tag)

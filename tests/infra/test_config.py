@@ -42,6 +42,10 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.0.unknown_field": 1}, "secrets.0.unknown_field: Extra inputs are not permitted"),
         ({"account": "12345"}, "account: String should match pattern"),
         ({"secrets.1.postgres.port": 70000}, "secrets.1.postgres.port: Input should be less than or equal to 65535"),
+        (
+            {"secrets.1.initial_value_from": {"secret_arn": "shop/legacy/db"}},
+            "secrets.1.initial_value_from.secret_arn: must be a Secrets Manager secret ARN",
+        ),
         ({"network.api_access": "vpn"}, "network.api_access: Input should be 'create', 'existing' or 'nat'"),
         (
             {"alerts.access_monitoring": {"cloudtrail_log_group": "trail logs!"}},

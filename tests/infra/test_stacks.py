@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.config import EnvironmentConfig
+from infra.config import EnvironmentConfig, load_config
+from tests.infra.conftest import synth
 
 BASE, ROTATION = "ShopExampleBase", "ShopExampleRotation0"
 GROUP = "shop-sessions"
@@ -232,3 +236,21 @@ def test_dashboard_exists_for_the_environment(example_templates: dict[str, Templ
     example_templates[BASE].has_resource_properties(
         "AWS::CloudWatch::Dashboard", {"DashboardName": "shop-example-secret-rotation"}
     )
+
+
+def test_initial_value_by_reference_never_puts_the_value_in_the_template(
+    config_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    source = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/legacy/db-AbCdEf"
+    path = config_file({"secrets.1.initial_value_from": {"secret_arn": source, "json_field": "password"}})
+    template = synth(load_config(path), tmp_path, nag=False)[ROTATION]
+    secret = template.to_json()["Resources"][_secret_id(template, "shop/example/postgres_alternating/main")]
+
+    assert "GenerateSecretString" not in secret["Properties"]
+    text = secret["Properties"]["SecretString"]  # CloudFormation resolves the reference at deploy
+    reference = f"{{{{resolve:secretsmanager:{source}:SecretString:password::}}}}"
+    assert text.count(reference) == 1
+    shape = json.loads(text.replace(reference, "PLACEHOLDER"))
+    assert shape["password"] == "PLACEHOLDER"
+    assert shape["username"] == "app"
+    assert shape["masterarn"].endswith("shop/example/postgres/admin-AbCdEf")
