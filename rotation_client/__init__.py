@@ -13,19 +13,22 @@ from .exceptions import (
     SignatureMissingError,
     TargetConnectionError,
 )
-from .hmac_keyring import HmacKeyring
+from .hmac_keyring import HmacKeyring, RotatingHmacKeyring, key_id
 from .snapshot import ALL_STAGES, AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretSnapshot
+from .webhook import SIGNATURE_HEADER, signature_headers, verify_webhook
 
 __all__ = [
     "ALL_STAGES",
     "AWSCURRENT",
     "AWSPENDING",
     "AWSPREVIOUS",
+    "SIGNATURE_HEADER",
     "AwsCredentialsError",
     "CacheStats",
     "CredentialsRejectedError",
     "HmacKeyring",
     "InvalidSignatureError",
+    "RotatingHmacKeyring",
     "RotationClientError",
     "SecretCache",
     "SecretFormatError",
@@ -35,4 +38,7 @@ __all__ = [
     "SignatureFormatError",
     "SignatureMissingError",
     "TargetConnectionError",
+    "key_id",
+    "signature_headers",
+    "verify_webhook",
 ]

@@ -2,24 +2,42 @@
 
 This is the dual-secret window that webhook and ISR signing secrets need during rotation:
 a sender still holding the previous key keeps being accepted until the next rotation.
+
+A signature is 64 hex characters (HMAC-SHA256), or ``<key id>:<64 hex>`` when the sender
+names its key: the key id (8 hex characters, an HMAC of a constant under the key, so it
+reveals nothing about the key) lets the verifier compare against that one key instead of
+every accepted key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import string
+import threading
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from .exceptions import InvalidSignatureError, SecretFormatError, SignatureFormatError
+from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
+from .upstream import fetch_snapshot
 
-from .exceptions import InvalidSignatureError, SignatureFormatError
-
-ACCEPTED_STAGES = ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING")
+ACCEPTED_STAGES = ALL_STAGES
+DIGEST_HEX = 2 * hashlib.sha256().digest_size
+KEY_ID_HEX = 8
 _HEX = frozenset(string.hexdigits)
+_KEY_ID_LABEL = b"secret-rotation-kit key id v1"
+
+
+def key_id(key: bytes) -> str:
+    """The public name of ``key``: the first 8 hex characters of HMAC(key, a fixed label)."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:KEY_ID_HEX]
+
+
+def _is_hex(text: str, length: int) -> bool:
+    return len(text) == length and set(text) <= _HEX
 
 
 @dataclass(frozen=True)
@@ -27,38 +45,126 @@ class HmacKeyring:
     """Keys by stage; ``keys[0]`` (AWSCURRENT) signs, every key verifies."""
 
     keys: Sequence[bytes]
+    _by_id: Mapping[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise SecretFormatError("an HMAC keyring needs at least one key (AWSCURRENT)")
+        object.__setattr__(self, "keys", tuple(self.keys))
+        object.__setattr__(self, "_by_id", {key_id(key): key for key in reversed(self.keys)})
 
     @classmethod
     def from_hex(cls, keys: Sequence[str]) -> HmacKeyring:
-        return cls(keys=tuple(bytes.fromhex(key) for key in keys))
+        decoded = []
+        for index, key in enumerate(keys):
+            try:
+                decoded.append(bytes.fromhex(key))
+            except (ValueError, TypeError):
+                raise SecretFormatError(f"key {index} must be a hex string, got {type(key).__name__}") from None
+        return cls(keys=tuple(decoded))
+
+    @classmethod
+    def from_snapshot(cls, snapshot: SecretSnapshot, field: str = "key") -> HmacKeyring:
+        """``field`` of every stage in the snapshot (AWSCURRENT first; it must have the field)."""
+        keys: list[bytes] = []
+        for stage in ACCEPTED_STAGES:
+            if not snapshot.has(stage) or (stage != AWSCURRENT and field not in snapshot.json(stage)):
+                continue
+            text = snapshot.field(field, stage)
+            if not _is_hex(text, len(text)) or len(text) % 2:
+                raise SecretFormatError(
+                    f"secret {snapshot.secret_id!r} at {stage}: field {field!r} "
+                    "must be an even number of hex characters"
+                )
+            key = bytes.fromhex(text)
+            if key not in keys:
+                keys.append(key)
+        return cls(keys=tuple(keys))
 
     @classmethod
     def from_secrets_manager(cls, client: Any, secret_id: str, field: str = "key") -> HmacKeyring:
-        """Read ``field`` from every accepted stage that exists (AWSCURRENT first)."""
-        keys: list[str] = []
-        for stage in ACCEPTED_STAGES:
-            try:
-                text = client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" and stage != "AWSCURRENT":
-                    continue
-                raise
-            value: Mapping[str, Any] = json.loads(text)
-            if isinstance(value.get(field), str) and value[field] not in keys:
-                keys.append(value[field])
-        return cls.from_hex(keys)
+        """Read ``field`` from every accepted stage that exists, as one consistent snapshot."""
+        return cls.from_snapshot(fetch_snapshot(client, secret_id, ACCEPTED_STAGES, time.monotonic()), field)
 
-    def sign(self, body: bytes) -> str:
-        """Hex HMAC-SHA256 of ``body`` with AWSCURRENT (the ``X-Signature`` header value)."""
-        return hmac.new(self.keys[0], body, hashlib.sha256).hexdigest()
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(key_id(key) for key in self.keys)
+
+    def sign(self, body: bytes, *, with_key_id: bool = False) -> str:
+        """Hex HMAC-SHA256 of ``body`` with AWSCURRENT (the ``X-Signature`` header value),
+        prefixed by ``<key id>:`` if asked."""
+        digest = hmac.new(self.keys[0], body, hashlib.sha256).hexdigest()
+        return f"{key_id(self.keys[0])}:{digest}" if with_key_id else digest
+
+    def knows(self, signature: str) -> bool:
+        """Whether a key-id signature names one of these keys (False without a key id)."""
+        kid, _, digest = signature.partition(":")
+        return bool(digest) and kid in self._by_id
 
     def verify(self, body: bytes, signature: str) -> None:
         """Accept a signature made with any accepted key; raise otherwise."""
-        if len(signature) != 2 * hashlib.sha256().digest_size or not set(signature) <= _HEX:
-            raise SignatureFormatError("signature must be 64 hex characters (HMAC-SHA256)")
-        given = bytes.fromhex(signature)
+        if not isinstance(signature, str):
+            raise SignatureFormatError(f"signature must be a string, got {type(signature).__name__}")
+        kid, separator, digest = signature.rpartition(":")
+        if not _is_hex(digest, DIGEST_HEX) or (separator and not _is_hex(kid, KEY_ID_HEX)):
+            raise SignatureFormatError(
+                f"signature must be {DIGEST_HEX} hex characters (HMAC-SHA256), "
+                f"optionally prefixed by a {KEY_ID_HEX}-hex-character key id and ':'"
+            )
+        given = bytes.fromhex(digest)
+        if separator:
+            key = self._by_id.get(kid.lower())
+            if key is None or not hmac.compare_digest(hmac.digest(key, body, "sha256"), given):
+                raise InvalidSignatureError("signature does not match the key it names (or that key is not accepted)")
+            return
         matched = False
         for key in self.keys:  # every key is tried, so timing does not reveal which one matched
             matched |= hmac.compare_digest(hmac.digest(key, body, "sha256"), given)
         if not matched:
             raise InvalidSignatureError("signature does not match any accepted key")
+
+
+class RotatingHmacKeyring:
+    """An ``HmacKeyring`` that follows the secret through a ``SecretCache``: each call uses the
+    cache's current snapshot (lock-free), and the keyring is built once per snapshot.
+
+    A signature naming a key id this process has not seen may come from a sender that read
+    the secret after a rotation this cache has not noticed yet: that triggers one refresh
+    (shared by every thread, at most once per ``refresh_interval`` seconds, so forged key ids
+    cannot turn into a stream of Secrets Manager calls) and one more try.
+    """
+
+    def __init__(self, cache: Any, secret_id: str, field: str = "key", *, refresh_interval: float = 5.0) -> None:
+        self._cache = cache
+        self._secret_id = secret_id
+        self._field = field
+        self._refresh_interval = refresh_interval
+        self._last_refresh = float("-inf")
+        self._lock = threading.Lock()
+        cache.watch(secret_id)
+
+    def keyring(self) -> HmacKeyring:
+        snapshot: SecretSnapshot = self._cache.snapshot(self._secret_id)
+        return snapshot.derive(f"hmac:{self._field}", lambda: HmacKeyring.from_snapshot(snapshot, self._field))
+
+    def sign(self, body: bytes, *, with_key_id: bool = False) -> str:
+        return self.keyring().sign(body, with_key_id=with_key_id)
+
+    def verify(self, body: bytes, signature: str) -> None:
+        keyring = self.keyring()
+        try:
+            keyring.verify(body, signature)
+        except InvalidSignatureError:
+            if not (":" in signature and not keyring.knows(signature) and self._may_refresh()):
+                raise
+            seen = self._cache.snapshot(self._secret_id)
+            self._cache.refresh(self._secret_id, seen=seen)
+            self.keyring().verify(body, signature)
+
+    def _may_refresh(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_refresh < self._refresh_interval:
+                return False
+            self._last_refresh = now
+            return True
