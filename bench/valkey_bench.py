@@ -13,7 +13,7 @@ import boto3
 from moto import mock_aws
 from moto.elasticache.models import elasticache_backends
 
-from bench.common import Row, SuiteResult, median, percentile, rotate_many
+from bench.common import Row, SuiteResult, cold_import_ms, median, percentile, rotate_many
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.rotation import TargetUnreachableError
@@ -106,5 +106,12 @@ def run(quick: bool) -> SuiteResult:
         result.rows.append(
             Row("valkey_acl: setSecret against a blackholed node fails after", round(failed_after, 2), "s",
                 "listener accepts and never answers; limit 5 s")
+        )  # fmt: skip
+    imports = 2 if quick else 10
+    for kind in ("valkey_acl", "elasticache_user", "elasticache_auth_token"):
+        import_ms = cold_import_ms(f"lambdas.{kind}.handler", imports)
+        result.rows.append(
+            Row(f"{kind}: handler cold import, median", round(median(import_ms), 1), "ms",
+                f"fresh interpreter x{imports}, contract limit 1000 ms")
         )  # fmt: skip
     return result
