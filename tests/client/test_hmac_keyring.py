@@ -26,6 +26,7 @@ from rotation_client import (
     signature_headers,
     verify_webhook,
 )
+from tests.client.app_loop import serve_through_rotations
 from tests.client.fakes import FakeClock
 from tests.conftest import SecretFactory
 
@@ -248,3 +249,24 @@ def test_rotating_keyring_refreshes_once_when_a_sender_names_a_key_it_has_not_se
         receiver.verify(BODY, HmacKeyring(keys=(STRANGER,)).sign(BODY, with_key_id=True))
 
     assert cache.stats.full_reads == reads_before + 1
+
+
+def test_an_app_loop_verifying_webhooks_keeps_serving_through_20_rotations(
+    secretsmanager: Any, create_secret: SecretFactory
+) -> None:
+    """The sender signs every request with the AWSCURRENT it reads at that moment (naming
+    its key); the receiver's cache never refreshes on its own, so only the key id makes it
+    notice a rotation: one refresh per new key, never a rejected request."""
+    arn = create_secret("app/test/hmac/loop", {"key": "41" * 32})
+    cache = SecretCache(secretsmanager, ttl=10**6, version_check_interval=10**6)
+    receiver = RotatingHmacKeyring(cache, arn, refresh_interval=0)
+    driver = RotationDriver(hmac_handler)
+
+    def request() -> None:
+        sender = HmacKeyring.from_secrets_manager(secretsmanager, arn)
+        verify_webhook(receiver, BODY, signature_headers(sender, BODY, with_key_id=True))
+
+    result = serve_through_rotations(request, lambda: driver.rotate(arn), 20)
+
+    assert result.failures == []
+    assert 0 < cache.stats.forced_refreshes <= 20

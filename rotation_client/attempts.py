@@ -1,0 +1,51 @@
+"""Which credentials to try, in which order, when a target may have seen a rotation first.
+
+1. AWSCURRENT from the cache (no Secrets Manager call: the common case).
+2. If the target rejects it, one refresh of the cache (shared by every thread that saw the
+   same snapshot, so one refresh per rotation per process), then the refreshed AWSCURRENT.
+3. Then AWSPREVIOUS, which stays valid for a whole rotation (alternating users, two ACL
+   passwords, ROTATE tokens), then AWSPENDING: during a single-user PostgreSQL rotation,
+   between setSecret and finishSecret only the pending password works.
+
+A version already tried is not tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from .exceptions import RotationClientError
+from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
+
+log = logging.getLogger("rotation_client")
+
+T = TypeVar("T")
+
+
+def credential_attempts(
+    cache: Any, secret_id: str, extract: Callable[[SecretSnapshot, str], T]
+) -> Iterator[tuple[str, T]]:
+    """Yield ``(stage, credentials)``; ask for the next one only after a rejection."""
+    snapshot: SecretSnapshot = cache.snapshot(secret_id)
+    tried = {snapshot.version_id(AWSCURRENT)}
+    yield AWSCURRENT, extract(snapshot, AWSCURRENT)
+    try:
+        refreshed: SecretSnapshot = cache.refresh(secret_id, seen=snapshot)
+    except RotationClientError as exc:
+        log.warning("secret %r: credentials rejected and refresh failed (%s); trying the other stages", secret_id, exc)
+        refreshed = snapshot
+    for stage in ALL_STAGES:
+        version = refreshed.version_id(stage)
+        if version in tried or not refreshed.has(stage):
+            continue
+        tried.add(version)
+        try:
+            credentials = extract(refreshed, stage)
+        except RotationClientError as exc:
+            if stage == AWSCURRENT:
+                raise
+            log.warning("secret %r: skipping %s: %s", secret_id, stage, exc)
+            continue
+        yield stage, credentials

@@ -1,0 +1,96 @@
+"""psycopg2 connections that survive rotations: connect with AWSCURRENT from the cache; on
+SQLSTATE 28P01 (password authentication failed) refresh once and retry with the new
+AWSCURRENT, then AWSPREVIOUS (then AWSPENDING, see ``attempts``).
+
+Usable directly (``factory.connect()``), as SQLAlchemy's ``creator``
+(``create_engine("postgresql+psycopg2://", creator=factory)``), and from a Django database
+backend's ``get_new_connection`` (docs/client.md). Connection details (host, port, dbname,
+TLS) come from the same secret JSON the rotation functions read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+
+from .attempts import credential_attempts
+from .exceptions import CredentialsRejectedError, TargetConnectionError
+from .fields import ca_bundle, port, tls
+from .snapshot import AWSCURRENT, SecretSnapshot
+
+AUTH_FAILED = "28P01"
+INVALID_AUTHORIZATION = "28000"
+log = logging.getLogger("rotation_client")
+
+
+def _rejected(exc: psycopg2.Error) -> bool:
+    code = getattr(exc, "pgcode", None)
+    return code in (AUTH_FAILED, INVALID_AUTHORIZATION) or "password authentication failed" in str(exc)
+
+
+@dataclass
+class ConnectStats:
+    """How connections were made: by which stage, and how many logins were rejected."""
+
+    connections: int = 0
+    rejected_logins: int = 0
+    by_stage: dict[str, int] = field(default_factory=dict)
+
+
+class PostgresConnectionFactory:
+    """New psycopg2 connections for the role in ``secret_id``; see the module docstring."""
+
+    def __init__(self, cache: Any, secret_id: str, *, connect_timeout: int = 5, **options: Any) -> None:
+        self._cache = cache
+        self._secret_id = secret_id
+        self._options = {"connect_timeout": connect_timeout, **options}
+        self.stats = ConnectStats()
+        cache.watch(secret_id)
+
+    def connection_params(self, stage: str = AWSCURRENT) -> dict[str, Any]:
+        """libpq keyword arguments for ``stage`` (credentials included: do not log them)."""
+        return _params(self._cache.snapshot(self._secret_id), stage)
+
+    def connect(self, **options: Any) -> Any:
+        """A new connection; ``options`` are extra libpq/psycopg2 arguments (e.g. from Django)
+        that never override where to connect or as whom."""
+        merged = {**self._options, **options}
+        address = "PostgreSQL"
+        for stage, params in credential_attempts(self._cache, self._secret_id, _params):
+            address = f"PostgreSQL at {params['host']}:{params['port']}"
+            try:
+                connection = psycopg2.connect(**{**merged, **params})
+            except psycopg2.Error as exc:
+                if _rejected(exc):
+                    self.stats.rejected_logins += 1
+                    log.info("%s rejected the %s credentials of secret %r", address, stage, self._secret_id)
+                    continue
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise TargetConnectionError(f"{address}: {first_line}") from None
+            self.stats.connections += 1
+            self.stats.by_stage[stage] = self.stats.by_stage.get(stage, 0) + 1
+            return connection
+        raise CredentialsRejectedError(
+            f"{address} rejected every staged credential of secret {self._secret_id!r} "
+            "(AWSCURRENT after a refresh, AWSPREVIOUS, AWSPENDING)"
+        )
+
+    __call__ = connect
+
+
+def _params(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "host": snapshot.field("host", stage),
+        "port": port(snapshot, stage, default=5432),
+        "dbname": snapshot.json(stage).get("dbname") or "postgres",
+        "user": snapshot.field("username", stage),
+        "password": snapshot.field("password", stage),
+    }
+    if tls(snapshot, stage):
+        params.update(sslmode="verify-full", sslrootcert=ca_bundle(snapshot, stage) or "system")
+    else:
+        params["sslmode"] = "disable"
+    return params

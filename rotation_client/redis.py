@@ -1,0 +1,110 @@
+"""A redis-py ``CredentialProvider`` that survives rotations of a Valkey/Redis ACL user or
+an ElastiCache AUTH token: new connections authenticate with AWSCURRENT from the cache; on
+``AuthenticationError`` the cache is refreshed once and the new AWSCURRENT, then
+AWSPREVIOUS (then AWSPENDING) are tried on the same socket (see ``attempts``).
+
+redis-py asks a credential provider for credentials but does not tell it whether they
+worked, so the retry lives in ``on_connect``, passed to redis-py as ``redis_connect_func``;
+``client()`` wires both. Open connections are never affected by a rotation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
+from redis.exceptions import AuthenticationError
+from redis.retry import Retry
+
+from .attempts import credential_attempts
+from .exceptions import CredentialsRejectedError
+from .fields import ca_bundle, port, tls
+from .snapshot import AWSCURRENT, SecretSnapshot
+
+log = logging.getLogger("rotation_client")
+
+Credentials = tuple[str] | tuple[str, str]
+
+
+class RotatingCredentialProvider(CredentialProvider):
+    """Credentials from ``secret_id``: ``username_field``/``password_field`` (ACL users), or
+    ``username_field=None, password_field="auth_token"`` for an AUTH token."""
+
+    def __init__(
+        self,
+        cache: Any,
+        secret_id: str,
+        *,
+        username_field: str | None = "username",
+        password_field: str = "password",  # noqa: S107 - a field name, not a password
+    ) -> None:
+        self._cache = cache
+        self._secret_id = secret_id
+        self._username_field = username_field
+        self._password_field = password_field
+        self._attempt = threading.local()
+        self.rejected_logins = 0
+        cache.watch(secret_id)
+
+    def credentials(self, snapshot: SecretSnapshot, stage: str) -> Credentials:
+        password = snapshot.field(self._password_field, stage)
+        if self._username_field is None:
+            return (password,)
+        return (snapshot.field(self._username_field, stage), password)
+
+    def get_credentials(self) -> Credentials:
+        """What redis-py sends with AUTH/HELLO: the attempt in progress, else AWSCURRENT."""
+        attempt: Credentials | None = getattr(self._attempt, "credentials", None)
+        if attempt is not None:
+            return attempt
+        return self.credentials(self._cache.snapshot(self._secret_id), AWSCURRENT)
+
+    def on_connect(self, connection: Any) -> None:
+        """redis-py's ``redis_connect_func``: authenticate a new socket, trying the next staged
+        credential after each rejection."""
+        try:
+            for stage, credentials in credential_attempts(self._cache, self._secret_id, self.credentials):
+                self._attempt.credentials = credentials
+                try:
+                    connection.on_connect()
+                except AuthenticationError:
+                    self.rejected_logins += 1
+                    log.info(
+                        "%s:%s rejected the %s credentials of secret %r",
+                        connection.host,
+                        connection.port,
+                        stage,
+                        self._secret_id,
+                    )
+                    continue
+                return
+        finally:
+            self._attempt.credentials = None
+        raise CredentialsRejectedError(
+            f"Valkey/Redis at {connection.host}:{connection.port} rejected every staged credential of secret "
+            f"{self._secret_id!r} (AWSCURRENT after a refresh, AWSPREVIOUS, AWSPENDING)"
+        )
+
+    def client(self, **options: Any) -> redis.Redis:
+        """A ``redis.Redis`` for the secret's ``host``/``port``/``ssl`` (``ssl_ca``), using this provider.
+
+        redis-py's own retries are off unless ``retry`` is given: a rejected credential is
+        handled here, once, not retried blindly.
+        """
+        snapshot = self._cache.snapshot(self._secret_id)
+        settings: dict[str, Any] = {
+            "host": snapshot.field("host", AWSCURRENT),
+            "port": port(snapshot, AWSCURRENT, default=6379),
+            "socket_timeout": 5,
+            "socket_connect_timeout": 5,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        if tls(snapshot, AWSCURRENT):
+            settings.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=ca_bundle(snapshot, AWSCURRENT))
+        settings.update(options)
+        connect_func: Any = self.on_connect  # redis-py calls it with the connection; its stub says no argument
+        return redis.Redis(credential_provider=self, redis_connect_func=connect_func, **settings)
