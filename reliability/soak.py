@@ -15,6 +15,7 @@ from typing import Any
 from local_rotation import RotationDriver
 
 from .harness import KindHarness
+from .pacing import RotationPacer
 
 
 @dataclass
@@ -41,16 +42,18 @@ def soak(
     *,
     rotations: int,
     workers: int = 2,
-    pause_s: float = 0.02,
 ) -> SoakResult:
-    """Run ``rotations`` rotations back to back (``pause_s`` apart: the schedule, compressed)
-    while ``workers`` threads make requests; count every request and every failure."""
+    """Run ``rotations`` rotations back to back, paced by the workers (``RotationPacer``: the
+    schedule compressed as far as it goes), while ``workers`` threads make requests; count
+    every request and every failure."""
     result = SoakResult(kind=harness.kind)
     stop = threading.Event()
     lock = threading.Lock()
+    pacer = RotationPacer(workers)
 
-    def work() -> None:
+    def work(number: int) -> None:
         while not stop.is_set():
+            started_at = pacer.request_started()
             try:
                 harness.client_request(client, secret_arn)
                 failure = None
@@ -61,8 +64,11 @@ def soak(
                 if failure:
                     result.failures += 1
                     result.failure_reasons[failure] += 1
+            pacer.request_finished(number, started_at)
 
-    threads = [threading.Thread(target=work, name=f"soak-{harness.kind}-{i}", daemon=True) for i in range(workers)]
+    threads = [
+        threading.Thread(target=work, args=(i,), name=f"soak-{harness.kind}-{i}", daemon=True) for i in range(workers)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -72,7 +78,7 @@ def soak(
             report = driver.rotate(secret_arn, raise_on_failure=False)
             result.rotations += 1
             result.rotation_failures += 0 if report.succeeded else 1
-            stop.wait(pause_s)
+            pacer.rotation_finished()
     finally:
         stop.set()
         for thread in threads:

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from reliability.harness import KindHarness
 from reliability.kinds.hmac_key import HmacKeyHarness
 from reliability.kinds.postgres import postgres_harness
-from reliability.kinds.valkey import elasticache_user_harness, valkey_acl_harness
+from reliability.kinds.valkey import elasticache_auth_token_harness, elasticache_user_harness, valkey_acl_harness
 
 
 @contextmanager
@@ -23,4 +23,5 @@ HARNESSES: dict[str, Callable[[], AbstractContextManager[KindHarness]]] = {
     "postgres_single": lambda: postgres_harness(alternating=False),
     "valkey_acl": valkey_acl_harness,
     "elasticache_user": elasticache_user_harness,
+    "elasticache_auth_token": elasticache_auth_token_harness,
 }

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import redis
 
+from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.valkey_acl.handler import lambda_handler as acl_handler
 from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
@@ -111,6 +113,66 @@ class ElastiCacheUserHarness(_ValkeyHarness):
         return secret_arn
 
 
+class ElastiCacheAuthTokenHarness(_ValkeyHarness):
+    """Each secret gets its own replication group bound to its own node: an AUTH token is the
+    node's ``default`` user password, so groups cannot share a node."""
+
+    kind = "elasticache_auth_token"
+    handler = staticmethod(token_handler)
+
+    def __init__(self, emulation: ElastiCacheEmulation, servers: ExitStack) -> None:
+        self.emulation = emulation
+        self._servers = servers
+        self._nodes_by_secret: dict[str, ValkeyServer] = {}
+        self._users = {}
+        self.nodes = ()
+
+    def create_secret(self, client: Any, name: str) -> str:
+        import boto3
+        from moto.elasticache.models import elasticache_backends
+
+        token = secrets.token_hex(16)
+        node = self._servers.enter_context(ValkeyServer(default_password=token))
+        group_id = f"rel-{secrets.token_hex(4)}"
+        boto3.client("elasticache").create_replication_group(
+            ReplicationGroupId=group_id, ReplicationGroupDescription="reliability", Engine="redis",
+            TransitEncryptionEnabled=True, AuthToken=token, CacheNodeType="cache.t4g.micro",
+        )  # fmt: skip
+        account = boto3.client("sts").get_caller_identity()["Account"]
+        region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        self.emulation.bind_group(group_id, [node], token, backend=elasticache_backends[account][region])
+        value = {"auth_token": token, "replication_group_id": group_id, "host": node.host, "port": node.port,
+                 "ssl": False}  # fmt: skip
+        secret_arn = str(client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"])
+        self._nodes_by_secret[secret_arn] = node
+        self._users[secret_arn] = "default"
+        self.nodes = (node,)  # the node of the newest secret: what client_request and faults name
+        return secret_arn
+
+    @property
+    def servers(self) -> list[ValkeyServer]:
+        """Every node started so far (one per secret), e.g. to scan their logs."""
+        return list(self._nodes_by_secret.values())
+
+    def authenticates(self, client: Any, secret_arn: str, value: dict[str, Any]) -> bool:
+        return self._nodes_by_secret[secret_arn].authenticates("default", value["auth_token"])
+
+    def client_request(self, client: Any, secret_arn: str) -> None:
+        value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+        connection = self._nodes_by_secret[secret_arn].client(None, value["auth_token"])
+        try:
+            connection.ping()
+        finally:
+            connection.close()
+
+    def orphans(self, client: Any, secret_arn: str) -> list[str]:
+        problems = KindHarness.orphans(self, client, secret_arn)
+        count = len(self._nodes_by_secret[secret_arn].passwords_of("default"))
+        if count != 2:  # ROTATE keeps exactly two tokens: AWSCURRENT and AWSPREVIOUS
+            problems.append(f"the group's node holds {count} tokens, expected 2")
+        return problems
+
+
 @contextmanager
 def valkey_acl_harness() -> Iterator[KindHarness]:
     password = secrets.token_urlsafe(24)
@@ -123,3 +185,10 @@ def elasticache_user_harness() -> Iterator[KindHarness]:
     """Needs moto active (mock_aws or local_aws) around it."""
     with elasticache_emulation() as emulation, ValkeyServer() as node:
         yield ElastiCacheUserHarness(node, emulation)
+
+
+@contextmanager
+def elasticache_auth_token_harness() -> Iterator[KindHarness]:
+    """Needs moto active (mock_aws or local_aws) around it; starts one node per secret."""
+    with elasticache_emulation() as emulation, ExitStack() as servers:
+        yield ElastiCacheAuthTokenHarness(emulation, servers)

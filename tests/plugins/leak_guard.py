@@ -46,6 +46,9 @@ class LeakGuard:
     def __init__(self) -> None:
         self._values: dict[str, str] = {}
         self._files: list[Path] = []
+        # Texts read while the servers still ran: a function-scoped server deletes its
+        # directory, log included, when its fixture is torn down.
+        self._file_texts: dict[Path, str] = {}
 
     @property
     def values(self) -> dict[str, str]:
@@ -91,9 +94,15 @@ class LeakGuard:
             leaks.extend(self.find_leaks(text, where))
         if include_files:
             for path in self._files:
-                if path.exists():
-                    leaks.extend(self.find_leaks(path.read_text(errors="replace"), f"file {path}"))
+                text = path.read_text(errors="replace") if path.exists() else self._file_texts.get(path, "")
+                leaks.extend(self.find_leaks(text, f"file {path}"))
         return leaks
+
+    def capture_files(self) -> None:
+        """Read every watched file now, so it is scanned even if it is deleted before the scan."""
+        for path in self._files:
+            if path.exists():
+                self._file_texts[path] = path.read_text(errors="replace")
 
     def redact(self, text: str) -> str:
         """``text`` with every registered value replaced by its fingerprint."""
@@ -146,6 +155,14 @@ def leak_guard(request: pytest.FixtureRequest) -> LeakGuard:
     return guard
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before any fixture is torn down (servers stop and delete their logs), read the logs."""
+    guard = item.stash.get(_guard_key, None)
+    if guard is not None:
+        guard.capture_files()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Scan each phase's captured sections and failure text; redact and fail on a leak."""
@@ -169,6 +186,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         global _active
         _session._values.update(guard._values)
         _session._files.extend(path for path in guard._files if path not in _session._files)
+        _session._file_texts.update(guard._file_texts)
         _active = None
     return report
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from local_rotation import RotationDriver, RotationReport
+from reliability.pacing import RotationPacer
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -29,13 +30,18 @@ def outcomes_during_rotations(
     handler: Handler, client: Any, secret_arn: str, uses_value: Callable[[dict[str, Any]], bool], rotations: int = 5
 ) -> list[bool]:
     """Rotate ``rotations`` times while a thread reads AWSCURRENT and uses it on the target;
-    one outcome per use. An application that does this must never fail."""
+    one outcome per use. Rotations are paced so that no use spans two whole rotations
+    (``RotationPacer``: in production they are days apart). Such an application must never fail."""
     stop = threading.Event()
     outcomes: list[bool] = []
+    pacer = RotationPacer(clients=1)
 
     def application() -> None:
         while not stop.is_set():
-            outcomes.append(uses_value(json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])))
+            started_at = pacer.request_started()
+            value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+            outcomes.append(uses_value(value))
+            pacer.request_finished(0, started_at)
 
     worker = threading.Thread(target=application)
     worker.start()
@@ -43,6 +49,7 @@ def outcomes_during_rotations(
         driver = RotationDriver(handler)
         for _ in range(rotations):
             driver.rotate(secret_arn)
+            pacer.rotation_finished()
     finally:
         stop.set()
         worker.join(timeout=30)

@@ -84,3 +84,34 @@ def test_session_scan_fails_the_run_when_a_watched_log_shows_a_value_after_its_t
     assert "leak guard (session scan)" in output
     assert "server password" in output
     assert SECRET not in output
+
+
+def test_a_log_deleted_when_its_server_fixture_stops_is_still_scanned(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    pytester.makepyfile(
+        test_server=f"""
+        import pytest
+
+        @pytest.fixture
+        def server(tmp_path, leak_guard):
+            log = tmp_path / "server.log"
+            log.write_text("")
+            leak_guard.watch_file(log)
+            yield log
+            log.unlink()  # like a server that removes its directory on stop
+
+        def test_server_logs_a_password(server, leak_guard):
+            leak_guard.register("{SECRET}", "role password")
+            server.write_text("LOG: statement: ALTER ROLE x PASSWORD '{SECRET}'")
+        """
+    )
+
+    result = pytester.runpytest_subprocess("-p", "tests.plugins.leak_guard", "-p", "no:cacheprovider")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "role password" in output
+    assert "server.log" in output
+    assert SECRET not in output
