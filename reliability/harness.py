@@ -65,6 +65,10 @@ class KindHarness(ABC):
         """One application request the way a client does it during a rotation: read AWSCURRENT,
         use it against the target; raise on failure."""
 
+    def log_paths(self) -> list[str]:
+        """Server logs of the kind's targets, for the leak scan; none by default."""
+        return []
+
     def fault(self, point: str, mode: FaultMode) -> Exception:
         """The exception the real library raises at ``point``; kinds override for their targets."""
         if point.startswith(("secretsmanager.", "elasticache.")):

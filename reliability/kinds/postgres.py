@@ -70,6 +70,9 @@ class PostgresHarness(KindHarness):
         problems += [f"unexpected role {name!r}" for name in sorted(found - expected)]
         return problems
 
+    def log_paths(self) -> list[str]:
+        return [str(self.server.log_path)]
+
     def fault(self, point: str, mode: FaultMode) -> Exception:
         if point.startswith("postgres."):
             text = "timeout expired" if mode == "timeout" else "server closed the connection unexpectedly"

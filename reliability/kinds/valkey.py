@@ -44,6 +44,9 @@ class _ValkeyHarness(KindHarness):
                 problems.append(f"user {user!r} holds {count} passwords on node {node.port}, expected 2")
         return problems
 
+    def log_paths(self) -> list[str]:
+        return [str(node.log_path) for node in self.nodes]
+
     def fault(self, point: str, mode: FaultMode) -> Exception:
         if point.startswith("valkey."):
             return redis.exceptions.TimeoutError("Timeout reading from socket") if mode == "timeout" else (
@@ -153,6 +156,9 @@ class ElastiCacheAuthTokenHarness(_ValkeyHarness):
     def servers(self) -> list[ValkeyServer]:
         """Every node started so far (one per secret), e.g. to scan their logs."""
         return list(self._nodes_by_secret.values())
+
+    def log_paths(self) -> list[str]:
+        return [str(node.log_path) for node in self.servers]
 
     def authenticates(self, client: Any, secret_arn: str, value: dict[str, Any]) -> bool:
         return self._nodes_by_secret[secret_arn].authenticates("default", value["auth_token"])
