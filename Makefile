@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 # Python packages, reinstalled when a requirements file changes.
-$(STAMP): requirements.txt lambdas/requirements.txt
+$(STAMP): requirements.txt lambdas/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 # The pinned CDK CLI (package.json / package-lock.json), reinstalled when they change.

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 FAKE_ENVIRONMENT = {
@@ -29,10 +30,14 @@ def free_loopback_port() -> int:
 
 
 @contextmanager
-def local_aws(port: int | None = None) -> Iterator[str]:
+def local_aws(
+    port: int | None = None, *, rotation_functions: Mapping[str, Callable[[dict[str, Any], Any], Any]] | None = None
+) -> Iterator[str]:
     """Run moto's server on 127.0.0.1 and point every default-built boto3 client at it.
 
     Yields the endpoint URL. The previous environment is restored on exit.
+    ``rotation_functions`` (Lambda ARN or name -> handler) makes RotateSecret run them, as the
+    service does (``local_rotation.service_hook``); rotations still running are waited for on exit.
     """
     from moto.server import ThreadedMotoServer
 
@@ -45,9 +50,20 @@ def local_aws(port: int | None = None) -> Iterator[str]:
     saved = {name: os.environ.get(name) for name in (*overrides, "AWS_PROFILE")}
     os.environ.update(overrides)
     os.environ.pop("AWS_PROFILE", None)
+    if rotation_functions:
+        from .service_hook import register_rotation_function
+
+        for function, handler in rotation_functions.items():
+            register_rotation_function(function, handler)
     try:
         yield endpoint
     finally:
+        if rotation_functions:
+            from .service_hook import unregister_rotation_function, wait_for_rotations
+
+            wait_for_rotations()
+            for function in rotation_functions:
+                unregister_rotation_function(function)
         server.stop()
         for name, value in saved.items():
             if value is None:

@@ -26,7 +26,8 @@ INVALID_AUTHORIZATION = "28000"
 log = logging.getLogger("rotation_client")
 
 
-def _rejected(exc: psycopg2.Error) -> bool:
+def rejected(exc: psycopg2.Error) -> bool:
+    """Whether libpq's error means the server refused these credentials (SQLSTATE 28P01/28000)."""
     code = getattr(exc, "pgcode", None)
     return code in (AUTH_FAILED, INVALID_AUTHORIZATION) or "password authentication failed" in str(exc)
 
@@ -52,19 +53,19 @@ class PostgresConnectionFactory:
 
     def connection_params(self, stage: str = AWSCURRENT) -> dict[str, Any]:
         """libpq keyword arguments for ``stage`` (credentials included: do not log them)."""
-        return _params(self._cache.snapshot(self._secret_id), stage)
+        return libpq_params(self._cache.snapshot(self._secret_id), stage)
 
     def connect(self, **options: Any) -> Any:
         """A new connection; ``options`` are extra libpq/psycopg2 arguments (e.g. from Django)
         that never override where to connect or as whom."""
         merged = {**self._options, **options}
         address = "PostgreSQL"
-        for stage, params in credential_attempts(self._cache, self._secret_id, _params):
+        for stage, params in credential_attempts(self._cache, self._secret_id, libpq_params):
             address = f"PostgreSQL at {params['host']}:{params['port']}"
             try:
                 connection = psycopg2.connect(**{**merged, **params})
             except psycopg2.Error as exc:
-                if _rejected(exc):
+                if rejected(exc):
                     self.stats.rejected_logins += 1
                     log.info("%s rejected the %s credentials of secret %r", address, stage, self._secret_id)
                     continue
@@ -81,7 +82,9 @@ class PostgresConnectionFactory:
     __call__ = connect
 
 
-def _params(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
+def libpq_params(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
+    """psycopg2/libpq keyword arguments from the secret JSON at ``stage``: verify-full TLS
+    unless ``"ssl": false``, never a silent plaintext fallback."""
     params: dict[str, Any] = {
         "host": snapshot.field("host", stage),
         "port": port(snapshot, stage, default=5432),

@@ -293,7 +293,7 @@ def test_missing_aws_credentials_raise_a_credentials_error_saying_how_to_provide
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: signing fails first
-    cache = SecretCache(boto3.client("secretsmanager"))
+    cache = SecretCache(boto3.session.Session().client("secretsmanager"))  # credentials resolved afresh
 
     with pytest.raises(AwsCredentialsError, match=r"no AWS credentials to read secret 'app/x': set AWS_PROFILE"):
         cache.get("app/x")

@@ -134,3 +134,14 @@ def test_7_with_local_rotation_loaded_get_secret_value_follows_awscurrent(secret
     )
 
     assert secretsmanager.get_secret_value(SecretId=secret)["VersionId"] == token
+
+
+def test_11_rotate_secret_with_a_schedule_expression_keeps_only_automatically_after_days(
+    secretsmanager: Any, secret: str
+) -> None:
+    secretsmanager.rotate_secret(SecretId=secret, RotationRules={"ScheduleExpression": "rate(4 hours)"})
+
+    described = secretsmanager.describe_secret(SecretId=secret)
+
+    assert described["RotationRules"] == {"AutomaticallyAfterDays": 0}  # real service: the rules as set
+    assert described["RotationEnabled"] is False

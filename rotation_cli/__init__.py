@@ -1,0 +1,1 @@
+"""Operator CLI (``secret-rotation``): see, start and check rotations; never prints a value."""
