@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 
-from demo import hmac_demo, postgres_demo, valkey_demo
+from demo import hmac_demo, postgres_demo, sample_app, valkey_demo
 from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation.server import local_aws
 
@@ -16,6 +16,7 @@ SECTIONS: dict[str, Callable[[], bool]] = {
     "hmac": hmac_demo.run,
     "postgres": postgres_demo.run,
     "valkey": valkey_demo.run,
+    "sample-app": sample_app.run,  # last: the app keeps working while the operator rotates
 }
 
 

@@ -57,7 +57,7 @@ def _kind_from_fields(current: str | None) -> str:
     if "user_arn" in fields:
         return "elasticache_user"
     if "username" in fields and "password" in fields:
-        return "valkey_acl"
+        return "valkey_acl" if "host" in fields else "credentials"
     if "key" in fields:
         return "hmac_key"
     return "unknown"
