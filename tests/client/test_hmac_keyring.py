@@ -62,37 +62,34 @@ def test_verify_rejects_a_signature_of_another_body(keyring: HmacKeyring) -> Non
         keyring.verify(b"tampered", keyring.sign(BODY))
 
 
-def test_without_key_id_every_key_is_compared_in_constant_time_even_when_the_first_matches(
-    keyring: HmacKeyring, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    compared: list[bytes] = []
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The first argument of every ``hmac.compare_digest`` call (the digest under a key)."""
+    seen: list[bytes] = []
     real = hmac.compare_digest
 
     def counting(a: bytes, b: bytes) -> bool:
-        compared.append(a)
+        seen.append(a)
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", counting)
+    return seen
 
+
+def test_without_key_id_every_key_is_compared_in_constant_time_even_when_the_first_matches(
+    keyring: HmacKeyring, compared: list[bytes]
+) -> None:
     keyring.verify(BODY, signed(CURRENT))
 
     assert len(compared) == 3
 
 
 def test_with_a_key_id_verification_compares_against_that_one_key_only(
-    keyring: HmacKeyring, monkeypatch: pytest.MonkeyPatch
+    keyring: HmacKeyring, compared: list[bytes]
 ) -> None:
-    compared: list[bytes] = []
-    real = hmac.compare_digest
+    signature = HmacKeyring(keys=(PREVIOUS,)).sign(BODY, with_key_id=True)
 
-    def counting(a: bytes, b: bytes) -> bool:
-        compared.append(a)
-        return real(a, b)
-
-    monkeypatch.setattr(hmac, "compare_digest", counting)
-    previous_ring = HmacKeyring(keys=(PREVIOUS,))
-
-    keyring.verify(BODY, previous_ring.sign(BODY, with_key_id=True))
+    keyring.verify(BODY, signature)
 
     assert compared == [hmac.digest(PREVIOUS, BODY, "sha256")]
 
