@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -73,8 +74,19 @@ def quiet_function_telemetry() -> Iterator[None]:
             os.environ[_METRICS_DISABLED] = previous_disabled
 
 
+# The Metrics object is shared by the process. A Lambda runs one invocation at a time, but
+# the local driver and the emulated RotateSecret run rotations in threads: one thread must
+# not clear the metrics another is about to flush.
+_metrics_lock = threading.Lock()
+
+
 def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
     """Emit one EMF document for a finished step (flushed immediately: one per invocation)."""
+    with _metrics_lock:
+        _emit_step_outcome(kind=kind, step=step, succeeded=succeeded, duration_ms=duration_ms)
+
+
+def _emit_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
     metrics.add_dimension(name="kind", value=kind)
     metrics.add_metadata(key="step", value=step)
     metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1 if succeeded else 0)

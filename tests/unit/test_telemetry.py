@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import Any
 
 import pytest
 
 from lambdas.hmac_key.handler import lambda_handler
+from lambdas.rotation.telemetry import record_step_outcome
 from local_rotation import stage_empty_pending_version
 from tests.conftest import SecretFactory
 
@@ -52,3 +54,33 @@ def test_failed_step_emits_step_failed_metric_for_its_kind(
         [1.0],
         [0.0],
     )
+
+
+def test_steps_finishing_in_parallel_threads_each_emit_their_own_document(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local driver and the emulated RotateSecret run rotations in threads that share the
+    process's Metrics object: no thread may clear or flush another's data points."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    threads, per_thread = 8, 25
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def finish_steps(number: int) -> None:
+        barrier.wait()
+        try:
+            for _ in range(per_thread):
+                record_step_outcome(kind=f"kind{number}", step="setSecret", succeeded=True, duration_ms=1.0)
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=finish_steps, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    documents = [line for line in _json_lines(capfd.readouterr().out) if "_aws" in line]
+    assert errors == []
+    assert len(documents) == threads * per_thread
+    assert all(document["StepSucceeded"] == [1.0] for document in documents)  # one data point each
