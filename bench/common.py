@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import statistics
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdas.rotation.telemetry import logger as function_logger
 from local_rotation import RotationDriver, RotationReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +104,15 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
     }
+
+
+@contextmanager
+def expected_failures() -> Iterator[None]:
+    """Keep the functions' error logs of failures a benchmark causes on purpose (a blackholed
+    host) off the terminal; restored after the block."""
+    previous = function_logger.log_level
+    function_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        function_logger.setLevel(previous)

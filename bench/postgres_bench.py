@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bench.common import Row, SuiteResult, cold_import_ms, median, percentile, rotate_many
+from bench.common import Row, SuiteResult, cold_import_ms, expected_failures, median, percentile, rotate_many
 from lambdas.postgres_alternating.handler import lambda_handler as alternating
 from lambdas.postgres_single.handler import lambda_handler as single
 from lambdas.rotation import TargetUnreachableError
@@ -27,7 +27,7 @@ AWS_SAMPLE_CALLS = 14
 def _fail_time_s(client: Any, handler: Handler, value: dict[str, Any], runs: int) -> list[float]:
     """setSecret against a listener that accepts and never answers: seconds until it fails."""
     timings = []
-    with BlackholeListener() as blackhole:
+    with expected_failures(), BlackholeListener() as blackhole:
         for _ in range(runs):
             arn = client.create_secret(
                 Name=f"bench/postgres/blackhole-{uuid.uuid4().hex[:8]}",

@@ -13,7 +13,7 @@ import boto3
 from moto import mock_aws
 from moto.elasticache.models import elasticache_backends
 
-from bench.common import Row, SuiteResult, cold_import_ms, median, percentile, rotate_many
+from bench.common import Row, SuiteResult, cold_import_ms, expected_failures, median, percentile, rotate_many
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.rotation import TargetUnreachableError
@@ -90,7 +90,7 @@ def run(quick: bool) -> SuiteResult:
             "API emulated, real node; includes the bounded wait",
         )  # fmt: skip
 
-        with BlackholeListener() as blackhole:
+        with expected_failures(), BlackholeListener() as blackhole:
             arn = client.create_secret(
                 Name="bench/valkey/blackhole",
                 SecretString=json.dumps({**acl_value, "nodes": [f"127.0.0.1:{blackhole.port}"]}),
