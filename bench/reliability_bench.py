@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from bench.common import Row, SuiteResult
 from lambdas.rotation.telemetry import logger
-from reliability import record_call_points, run_fault_case, soak
+from reliability import run_every_fault, soak
 from reliability.kinds.registry import HARNESSES
 
 
@@ -27,16 +27,8 @@ def run(quick: bool) -> SuiteResult:
             client = boto3.client("secretsmanager")
             soak_arn = harness.create_secret(client, f"bench/{kind}/soak")
             soaked = soak(harness, client, soak_arn, rotations=rotations, workers=2)
-            fault_arn = harness.create_secret(client, f"bench/{kind}/faults")
-            plan = record_call_points(harness, client, fault_arn)
-            cases = [(point, n, mode) for point, n in plan.occurrences() for mode in ("error", "timeout")]
-            if quick:
-                cases = cases[:2]
-            # A fresh secret per case: the first rotation of a secret takes every path (e.g. creating the clone role).
-            outcomes = [
-                run_fault_case(harness, client, harness.create_secret(client, f"bench/{kind}/{p}/{n}/{m}"), p, n, m)  # type: ignore[arg-type]
-                for p, n, m in cases
-            ]
+            faults = run_every_fault(harness, client, f"bench/{kind}", limit=2 if quick else None)
+        plan, outcomes = faults.plan, faults.outcomes
         passed = sum(outcome.passed for outcome in outcomes)
         result.rows += [
             Row(

@@ -125,3 +125,36 @@ def run_fault_case(
         outcome.problems.append("AWSCURRENT did not change: the rotation did not complete")
     outcome.problems.extend(harness.orphans(client, secret_arn))
     return outcome
+
+
+@dataclass(frozen=True)
+class FaultRun:
+    """Every fault case of one kind: the recorded plan and one outcome per case."""
+
+    plan: CallPlan
+    outcomes: tuple[FaultOutcome, ...]
+
+    @property
+    def failures(self) -> dict[str, list[str]]:
+        """``point#occurrence/mode`` -> what went wrong, for the cases that did not pass."""
+        return {f"{o.point}#{o.occurrence}/{o.mode}": o.problems for o in self.outcomes if not o.passed}
+
+
+def run_every_fault(
+    harness: KindHarness,
+    client: Any,
+    name: str,
+    *,
+    modes: tuple[FaultMode, ...] = ("error", "timeout"),
+    limit: int | None = None,
+) -> FaultRun:
+    """Record the call points of a clean rotation, then inject each mode at each occurrence
+    (the first ``limit`` cases only, if given), each on a fresh secret: the first rotation of
+    a secret takes every path (e.g. creating the clone role)."""
+    plan = record_call_points(harness, client, harness.create_secret(client, f"{name}/plan"))
+    cases = [(point, n, mode) for point, n in plan.occurrences() for mode in modes][:limit]
+    outcomes = tuple(
+        run_fault_case(harness, client, harness.create_secret(client, f"{name}/{point}/{n}/{mode}"), point, n, mode)
+        for point, n, mode in cases
+    )
+    return FaultRun(plan, outcomes)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reliability import FaultMode, record_call_points, run_fault_case
+from reliability import FaultMode, record_call_points, run_every_fault
 from reliability.kinds.hmac_key import HmacKeyHarness
 
 
@@ -36,22 +36,8 @@ def test_call_points_are_discovered_from_the_ledger(secretsmanager: Any, harness
 def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_converges(
     secretsmanager: Any, harness: HmacKeyHarness, mode: FaultMode
 ) -> None:
-    arn = harness.create_secret(secretsmanager, f"reliability/hmac/{mode}")
-    plan = record_call_points(harness, secretsmanager, arn)
+    run = run_every_fault(harness, secretsmanager, f"reliability/hmac/{mode}", modes=(mode,))
 
-    outcomes = [
-        run_fault_case(
-            harness,
-            secretsmanager,
-            harness.create_secret(secretsmanager, f"reliability/{harness.kind}/{point}/{occurrence}/{mode}"),
-            point,
-            occurrence,
-            mode,
-        )
-        for point, occurrence in plan.occurrences()
-    ]
-
-    failures = {f"{o.point}#{o.occurrence}": o.problems for o in outcomes if not o.passed}
-    assert failures == {}
-    assert len(outcomes) == len(plan.points) == 8
-    assert {o.failed_step for o in outcomes} == {"createSecret", "setSecret", "testSecret", "finishSecret"}
+    assert run.failures == {}
+    assert len(run.outcomes) == len(run.plan.points) == 8
+    assert {o.failed_step for o in run.outcomes} == {"createSecret", "setSecret", "testSecret", "finishSecret"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local_servers.postgres import PostgresServer
-from reliability import record_call_points, run_fault_case
+from reliability import run_every_fault
 from reliability.kinds.postgres import PostgresHarness
 from tests.plugins.leak_guard import LeakGuard
 
@@ -19,23 +19,9 @@ def test_a_fault_at_every_call_point_leaves_awscurrent_working_and_the_retry_con
 ) -> None:
     leak_guard.watch_file(postgres_server.log_path)
     harness = PostgresHarness(postgres_server, alternating=alternating)
-    arn = harness.create_secret(secretsmanager, f"reliability/postgres/{harness.kind}")
-    plan = record_call_points(harness, secretsmanager, arn)
 
-    outcomes = [
-        run_fault_case(
-            harness,
-            secretsmanager,
-            harness.create_secret(secretsmanager, f"reliability/{harness.kind}/{point}/{occurrence}/{mode}"),
-            point,
-            occurrence,
-            mode,
-        )
-        for point, occurrence in plan.occurrences()
-        for mode in ("error", "timeout")
-    ]
+    run = run_every_fault(harness, secretsmanager, f"reliability/{harness.kind}")
 
-    failures = {f"{o.point}#{o.occurrence}/{o.mode}": o.problems for o in outcomes if not o.passed}
-    assert failures == {}
-    assert any(point.startswith("postgres.") for point in plan.points)
-    assert len(outcomes) == 2 * len(plan.points)
+    assert run.failures == {}
+    assert any(point.startswith("postgres.") for point in run.plan.points)
+    assert len(run.outcomes) == 2 * len(run.plan.points)

@@ -11,25 +11,14 @@ import pytest
 
 from local_servers.elasticache import ElastiCacheEmulation
 from local_servers.valkey import ValkeyServer
-from reliability import KindHarness, record_call_points, run_fault_case
+from reliability import KindHarness, run_every_fault
 from reliability.kinds.valkey import ElastiCacheAuthTokenHarness, ElastiCacheUserHarness, ValkeyAclHarness
 from tests.plugins.leak_guard import LeakGuard
 
 
 def _all_cases_pass(harness: KindHarness, client: Any) -> tuple[dict[str, list[str]], int, tuple[str, ...]]:
-    plan = record_call_points(harness, client, harness.create_secret(client, f"reliability/{harness.kind}/plan"))
-    outcomes = [
-        run_fault_case(
-            harness, client, harness.create_secret(client, f"reliability/{harness.kind}/{p}/{n}/{mode}"), p, n, mode
-        )
-        for p, n in plan.occurrences()
-        for mode in ("error", "timeout")
-    ]
-    return (
-        {f"{o.point}#{o.occurrence}/{o.mode}": o.problems for o in outcomes if not o.passed},
-        len(outcomes),
-        plan.points,
-    )
+    run = run_every_fault(harness, client, f"reliability/{harness.kind}")
+    return run.failures, len(run.outcomes), run.plan.points
 
 
 def test_valkey_acl_survives_a_fault_at_every_call_point(
