@@ -1,17 +1,30 @@
-"""Scenarios every server-backed kind is tested with, written once: a step that fails once
-(then the service-style retry), and a client that keeps using AWSCURRENT during rotations."""
+"""Scenarios every server-backed kind is tested with, written once: a step run twice, a step
+that fails once (then the service-style retry), and a client that keeps using AWSCURRENT
+during rotations."""
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from local_rotation import RotationDriver, RotationReport
+from local_rotation import RotationDriver, RotationReport, stage_empty_pending_version
 from reliability.pacing import RotationPacer
 
 Handler = Callable[[dict[str, Any], Any], Any]
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def rotate_running_a_step_twice(handler: Handler, secret_arn: str, step: str) -> str:
+    """One rotation, by hand, in which ``step`` runs twice in a row (as when the service
+    retries a step whose response was lost); returns the rotation's token."""
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret_arn, token)
+    for name in (*STEPS[: STEPS.index(step) + 1], step, *STEPS[STEPS.index(step) + 1 :]):
+        handler({"SecretId": secret_arn, "ClientRequestToken": token, "Step": name}, None)
+    return token
 
 
 def rotate_with_failing_step(handler: Handler, secret_arn: str, failing_step: str) -> RotationReport:

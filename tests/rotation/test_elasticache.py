@@ -21,7 +21,7 @@ from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.elasticache import ElastiCacheEmulation
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
-from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -78,14 +78,7 @@ def test_user_without_host_is_tested_through_the_api_state(rbac_user: RbacUser) 
 @pytest.mark.parametrize("step", STEPS)
 def test_every_user_step_can_be_retried(rbac_user: RbacUser, step: str) -> None:
     arn = rbac_user.create_secret()
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    for earlier in STEPS[: STEPS.index(step) + 1]:
-        user_handler(_event(arn, token, earlier), None)
-
-    user_handler(_event(arn, token, step), None)
-    for later in STEPS[STEPS.index(step) + 1 :]:
-        user_handler(_event(arn, token, later), None)
+    token = rotate_running_a_step_twice(user_handler, arn, step)
 
     assert "AWSCURRENT" in stages_by_version(rbac_user.client, arn)[token]
     assert _user_ok(rbac_user, stage_value(rbac_user.client, arn, "AWSCURRENT"))
@@ -176,15 +169,9 @@ def test_without_host_a_retried_set_secret_never_rotates_twice(
 @pytest.mark.parametrize("step", STEPS)
 def test_every_token_step_can_be_retried(auth_group: AuthTokenGroup, step: str) -> None:
     arn = auth_group.create_secret()
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    for earlier in STEPS[: STEPS.index(step) + 1]:
-        token_handler(_event(arn, token, earlier), None)
+    token = rotate_running_a_step_twice(token_handler, arn, step)
 
-    token_handler(_event(arn, token, step), None)
-    for later in STEPS[STEPS.index(step) + 1 :]:
-        token_handler(_event(arn, token, later), None)
-
+    assert "AWSCURRENT" in stages_by_version(auth_group.client, arn)[token]
     assert _token_ok(auth_group, stage_value(auth_group.client, arn, "AWSCURRENT"))
     assert _token_ok(auth_group, stage_value(auth_group.client, arn, "AWSPREVIOUS"))
 

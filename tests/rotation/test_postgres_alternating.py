@@ -20,7 +20,7 @@ from local_servers.postgres import PostgresServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.postgres_fixtures import PostgresTarget, make_target
-from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -86,14 +86,7 @@ def test_both_twins_use_objects_owned_by_the_original_and_created_by_either(pg: 
 @pytest.mark.parametrize("step", STEPS)
 def test_every_step_can_be_retried(pg: PostgresTarget, step: str) -> None:
     arn = pg.create_secret()
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    for earlier in STEPS[: STEPS.index(step) + 1]:
-        lambda_handler(_event(arn, token, earlier), None)
-
-    lambda_handler(_event(arn, token, step), None)
-    for later in STEPS[STEPS.index(step) + 1 :]:
-        lambda_handler(_event(arn, token, later), None)
+    token = rotate_running_a_step_twice(lambda_handler, arn, step)
 
     assert "AWSCURRENT" in stages_by_version(pg.client, arn)[token]
     assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))

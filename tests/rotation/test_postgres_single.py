@@ -16,7 +16,7 @@ from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.postgres_fixtures import PostgresTarget
-from tests.rotation.scenarios import rotate_with_failing_step
+from tests.rotation.scenarios import rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -63,14 +63,7 @@ def test_server_log_holds_the_scram_verifier_and_never_the_password(pg: Postgres
 @pytest.mark.parametrize("step", STEPS)
 def test_every_step_can_be_retried(pg: PostgresTarget, step: str) -> None:
     arn = pg.create_secret()
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    for earlier in STEPS[: STEPS.index(step) + 1]:
-        lambda_handler(_event(arn, token, earlier), None)
-
-    lambda_handler(_event(arn, token, step), None)
-    for later in STEPS[STEPS.index(step) + 1 :]:
-        lambda_handler(_event(arn, token, later), None)
+    token = rotate_running_a_step_twice(lambda_handler, arn, step)
 
     assert "AWSCURRENT" in stages_by_version(pg.client, arn)[token]
     assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))

@@ -18,7 +18,7 @@ from local_servers.valkey import ValkeyServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.valkey_fixtures import ValkeyTarget
-from tests.rotation.scenarios import outcomes_during_rotations, rotate_with_failing_step
+from tests.rotation.scenarios import outcomes_during_rotations, rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -71,14 +71,7 @@ def test_acl_file_is_saved_with_both_password_hashes(vk: ValkeyTarget) -> None:
 @pytest.mark.parametrize("step", STEPS)
 def test_every_step_can_be_retried(vk: ValkeyTarget, step: str) -> None:
     arn = vk.create_secret()
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    for earlier in STEPS[: STEPS.index(step) + 1]:
-        lambda_handler(_event(arn, token, earlier), None)
-
-    lambda_handler(_event(arn, token, step), None)
-    for later in STEPS[STEPS.index(step) + 1 :]:
-        lambda_handler(_event(arn, token, later), None)
+    token = rotate_running_a_step_twice(lambda_handler, arn, step)
 
     assert "AWSCURRENT" in stages_by_version(vk.client, arn)[token]
     assert vk.authenticates_everywhere(stage_value(vk.client, arn, "AWSCURRENT"))
