@@ -20,25 +20,27 @@ from lambdas.rotation import (
     TargetAuthenticationError,
 )
 from lambdas.targets import elasticache, valkey
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+from lambdas.targets.passwords import PasswordPolicy
 
 
 @dataclass(frozen=True)
 class ElastiCacheAuthTokenStrategy(RotationStrategy):
     kind = "elasticache_auth_token"
-    password_length: int = DEFAULT_LENGTH
-    exclude_characters: str = DEFAULT_EXCLUDED + elasticache.FORBIDDEN
+    passwords: PasswordPolicy = elasticache.PASSWORD_POLICY
 
     @classmethod
     def from_env(cls) -> ElastiCacheAuthTokenStrategy:
-        length, excluded = password_settings()
-        return cls(password_length=min(length, 128), exclude_characters=excluded + elasticache.FORBIDDEN)
+        return cls(
+            passwords=PasswordPolicy.from_env(
+                max_length=elasticache.MAX_PASSWORD_LENGTH, forbidden=elasticache.FORBIDDEN
+            )
+        )
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         current.require_str("replication_group_id")
         elasticache.require_elasticache_password(current, "auth_token")
         endpoint_node(current)
-        return {**current.values, "auth_token": generate_password(self.password_length, self.exclude_characters)}
+        return {**current.values, "auth_token": self.passwords.generate()}
 
     def _already_rotated(self, pending: SecretFields, group: dict[str, object], context: StepContext) -> bool:
         node = endpoint_node(pending)

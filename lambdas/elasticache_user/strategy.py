@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from lambdas.rotation import PendingSecretTestFailedError, RotationStrategy, SecretDict, SecretFields, StepContext
 from lambdas.targets import elasticache, valkey
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+from lambdas.targets.passwords import PasswordPolicy
 
 
 def endpoint_node(fields: SecretFields) -> valkey.ValkeyNode | None:
@@ -25,20 +25,22 @@ def endpoint_node(fields: SecretFields) -> valkey.ValkeyNode | None:
 @dataclass(frozen=True)
 class ElastiCacheUserStrategy(RotationStrategy):
     kind = "elasticache_user"
-    password_length: int = DEFAULT_LENGTH
-    exclude_characters: str = DEFAULT_EXCLUDED + elasticache.FORBIDDEN
+    passwords: PasswordPolicy = elasticache.PASSWORD_POLICY
 
     @classmethod
     def from_env(cls) -> ElastiCacheUserStrategy:
-        length, excluded = password_settings()
-        return cls(password_length=min(length, 128), exclude_characters=excluded + elasticache.FORBIDDEN)
+        return cls(
+            passwords=PasswordPolicy.from_env(
+                max_length=elasticache.MAX_PASSWORD_LENGTH, forbidden=elasticache.FORBIDDEN
+            )
+        )
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         elasticache.user_id_from_arn(current)
         current.require_str("username")
         elasticache.require_elasticache_password(current, "password")
         endpoint_node(current)
-        return {**current.values, "password": generate_password(self.password_length, self.exclude_characters)}
+        return {**current.values, "password": self.passwords.generate()}
 
     def set_secret(self, context: StepContext) -> None:
         pending, current = context.pending(), context.current()

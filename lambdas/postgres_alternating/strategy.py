@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lambdas.rotation import InvalidSecretError, RotationStrategy, SecretDict, SecretFields, StepContext
 from lambdas.targets import postgres, postgres_roles
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+from lambdas.targets.passwords import DEFAULT_POLICY, PasswordPolicy
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,11 @@ class PostgresAlternatingUsersStrategy(RotationStrategy):
     """Rotate ``name`` and ``name_clone`` in turn, through the admin secret."""
 
     kind = "postgres_alternating"
-    password_length: int = DEFAULT_LENGTH
-    exclude_characters: str = DEFAULT_EXCLUDED
+    passwords: PasswordPolicy = DEFAULT_POLICY
 
     @classmethod
     def from_env(cls) -> PostgresAlternatingUsersStrategy:
-        length, excluded = password_settings()
-        return cls(password_length=length, exclude_characters=excluded)
+        return cls(passwords=PasswordPolicy.from_env())
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         postgres.PostgresEndpoint.from_secret(current)
@@ -35,7 +33,7 @@ class PostgresAlternatingUsersStrategy(RotationStrategy):
         return {
             **current.values,
             "username": postgres_roles.twin_role(username),
-            "password": generate_password(self.password_length, self.exclude_characters),
+            "password": self.passwords.generate(),
         }
 
     def set_secret(self, context: StepContext) -> None:

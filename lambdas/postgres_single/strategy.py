@@ -18,7 +18,7 @@ from lambdas.rotation import (
     TargetAuthenticationError,
 )
 from lambdas.targets import postgres
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+from lambdas.targets.passwords import DEFAULT_POLICY, PasswordPolicy
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,17 @@ class PostgresSingleUserStrategy(RotationStrategy):
     """ALTER ROLE <username> PASSWORD, logged in as that role."""
 
     kind = "postgres_single"
-    password_length: int = DEFAULT_LENGTH
-    exclude_characters: str = DEFAULT_EXCLUDED
+    passwords: PasswordPolicy = DEFAULT_POLICY
 
     @classmethod
     def from_env(cls) -> PostgresSingleUserStrategy:
-        length, excluded = password_settings()
-        return cls(password_length=length, exclude_characters=excluded)
+        return cls(passwords=PasswordPolicy.from_env())
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         postgres.PostgresEndpoint.from_secret(current)
         postgres.require_role_name(current)
         current.require_str("password")
-        return {**current.values, "password": generate_password(self.password_length, self.exclude_characters)}
+        return {**current.values, "password": self.passwords.generate()}
 
     def set_secret(self, context: StepContext) -> None:
         pending = context.pending()

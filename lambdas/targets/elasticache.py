@@ -18,9 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.rotation import ConfigurationError, InvalidSecretError, SecretFields, TargetError
 from lambdas.rotation.aws import aws_client
+from lambdas.targets.passwords import DEFAULT_POLICY
 
 # ElastiCache passwords and AUTH tokens: 16-128 printable ASCII characters, none of these.
 FORBIDDEN = ',"/@ '
+MAX_PASSWORD_LENGTH = 128
+PASSWORD_POLICY = DEFAULT_POLICY.excluding(FORBIDDEN)
 PASSWORD_RULE = 'must be 16 to 128 printable ASCII characters without , " / @ or spaces'  # noqa: S105 - a rule
 _PRINTABLE = set(string.printable) - set(string.whitespace)
 
@@ -32,7 +35,7 @@ class ElastiCacheStateError(TargetError):
 def require_elasticache_password(fields: SecretFields, field: str) -> str:
     """A password or token ElastiCache accepts; the error never shows the value."""
     value = fields.require_str(field)
-    if not 16 <= len(value) <= 128 or not set(value) <= _PRINTABLE or set(value) & set(FORBIDDEN):
+    if not 16 <= len(value) <= MAX_PASSWORD_LENGTH or not set(value) <= _PRINTABLE or set(value) & set(FORBIDDEN):
         raise InvalidSecretError(fields.secret_id, fields.stage, field, PASSWORD_RULE)
     return value
 

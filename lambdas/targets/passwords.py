@@ -11,6 +11,7 @@ import os
 import secrets
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from lambdas.rotation import ConfigurationError
 
@@ -50,3 +51,27 @@ def password_settings(env: Mapping[str, str] | None = None) -> tuple[int, str]:
     if length < 16:
         raise ConfigurationError(f"PASSWORD_LENGTH must be an integer >= 16, got {length}")
     return length, source.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDED)
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """How a kind generates its passwords: the environment's settings within the target's own
+    limits (ElastiCache: at most 128 characters and no ``, " / @`` or spaces)."""
+
+    length: int = DEFAULT_LENGTH
+    exclude_characters: str = DEFAULT_EXCLUDED
+
+    @classmethod
+    def from_env(cls, *, max_length: int | None = None, forbidden: str = "") -> PasswordPolicy:
+        length, excluded = password_settings()
+        return cls(length=min(length, max_length) if max_length else length, exclude_characters=excluded + forbidden)
+
+    def excluding(self, forbidden: str) -> PasswordPolicy:
+        """The same policy with ``forbidden`` characters left out as well."""
+        return PasswordPolicy(self.length, self.exclude_characters + forbidden)
+
+    def generate(self) -> str:
+        return generate_password(self.length, self.exclude_characters)
+
+
+DEFAULT_POLICY = PasswordPolicy()

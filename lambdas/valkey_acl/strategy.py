@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lambdas.rotation import InvalidSecretError, RotationStrategy, SecretDict, SecretFields, StepContext
 from lambdas.targets import valkey
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, generate_password, password_settings
+from lambdas.targets.passwords import DEFAULT_POLICY, PasswordPolicy
 
 
 @dataclass(frozen=True)
@@ -19,20 +19,18 @@ class ValkeyAclStrategy(RotationStrategy):
     """ACL SETUSER through the admin secret named by ``masterarn``."""
 
     kind = "valkey_acl"
-    password_length: int = DEFAULT_LENGTH
-    exclude_characters: str = DEFAULT_EXCLUDED
+    passwords: PasswordPolicy = DEFAULT_POLICY
 
     @classmethod
     def from_env(cls) -> ValkeyAclStrategy:
-        length, excluded = password_settings()
-        return cls(password_length=length, exclude_characters=excluded)
+        return cls(passwords=PasswordPolicy.from_env())
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         valkey.nodes_from_secret(current)
         current.require_str("username")
         current.require_str("password")
         current.require_str("masterarn")
-        return {**current.values, "password": generate_password(self.password_length, self.exclude_characters)}
+        return {**current.values, "password": self.passwords.generate()}
 
     def set_secret(self, context: StepContext) -> None:
         pending, current = context.pending(), context.current()
