@@ -34,6 +34,17 @@ def environment_tag(config: EnvironmentConfig) -> str:
     return f"{config.app}/{config.env}"
 
 
+def function_name_prefix(config: EnvironmentConfig) -> str:
+    return f"{config.app}-{config.env}-rotate-"
+
+
+def function_name(config: EnvironmentConfig, kind: str, stack_index: int) -> str:
+    """The rotation function of ``kind`` in rotation stack ``stack_index``: the base stack's
+    dashboard names its log group by this, since a reference would make the stacks depend on
+    each other both ways."""
+    return f"{function_name_prefix(config)}{kind.replace('_', '-')}-{stack_index}"
+
+
 def _import_network(scope: Construct, config: EnvironmentConfig) -> tuple[ec2.IVpc | None, tuple[ec2.ISubnet, ...]]:
     """The configured VPC and subnets by explicit ID: no lookup, so synth needs no AWS account."""
     if config.network is None:
@@ -149,7 +160,7 @@ class RotationStack(Stack):
                     environment=self._environment(kind, members),
                     log_retention=_retention(config.log_retention_days),
                     log_key=base.key,
-                    function_name=f"{config.app}-{config.env}-rotate-{kind.replace('_', '-')}-{index}",
+                    function_name=function_name(config, kind, index),
                     **self._network(kind, members, vpc, subnets),
                 ),
             )
@@ -287,11 +298,11 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack
         props=RotationDashboardProps(
             name=f"{config.app}-{config.env}-secret-rotation",
             kinds=kinds,
-            function_prefix=f"{config.app}-{config.env}-rotate-",
+            function_prefix=function_name_prefix(config),
             log_group_names=tuple(
-                f"/aws/lambda/{config.app}-{config.env}-rotate-{k.replace('_', '-')}-{i}"
-                for i in range(len(stacks) - 1)
-                for k in kinds
+                f"/aws/lambda/{function_name(config, kind, index)}"
+                for index in range(len(stacks) - 1)
+                for kind in kinds
             ),
             max_rotation_days=config.max_rotation_days,
         ),

@@ -9,6 +9,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from infra.metrics import AGE_CHECK_EVERY, rotation_metric
+from lambdas.rotation.telemetry import METRICS_NAMESPACE
+
 
 @dataclass(frozen=True)
 class RotationDashboardProps:
@@ -20,14 +23,7 @@ class RotationDashboardProps:
 
 
 def _metric(kind: str, name: str, statistic: str) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace="SecretRotation",
-        metric_name=name,
-        statistic=statistic,
-        period=Duration.hours(1),
-        dimensions_map={"service": "secret-rotation", "kind": kind},
-        label=f"{kind} {name}",
-    )
+    return rotation_metric(name, statistic=statistic, period=Duration.hours(1), label=f"{kind} {name}", kind=kind)
 
 
 class RotationDashboard(Construct):
@@ -66,11 +62,11 @@ class RotationDashboard(Construct):
                 left=[
                     cloudwatch.MathExpression(
                         expression=(
-                            "SEARCH('{SecretRotation,SecretName,service} "
-                            "MetricName=\"DaysSinceLastRotation\"', 'Maximum', 21600)"
+                            f"SEARCH('{{{METRICS_NAMESPACE},SecretName,service}} "
+                            f"MetricName=\"DaysSinceLastRotation\"', 'Maximum', {AGE_CHECK_EVERY.to_seconds():.0f})"
                         ),
                         label="days",
-                        period=Duration.hours(6),
+                        period=AGE_CHECK_EVERY,
                     )
                 ],
                 left_annotations=[

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.config import SecretConfig, SecretReference
 from infra.nag import acknowledge
+from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY
 
 SECRET_ACTIONS = (
     "secretsmanager:DescribeSecret",
@@ -113,7 +114,7 @@ class RotatedSecret(Construct):
             secret_string_value=_referenced(config, reference) if reference else None,
             description=f"{config.kind} secret rotated by secret-rotation-kit",
         )
-        Tags.of(self.secret).add("rotation-kit:environment", props.environment_tag)
+        Tags.of(self.secret).add(ENVIRONMENT_TAG_KEY, props.environment_tag)
         # No principal outside this account may read or change the secret, whatever their policies say.
         self.secret.add_to_resource_policy(
             iam.PolicyStatement(

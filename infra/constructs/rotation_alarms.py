@@ -15,6 +15,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.metrics import AGE_CHECK_EVERY, rotation_metric
+
 ROTATION_EVENTS = ("RotationFailed", "TestRotationFailed", "RotationAbandoned")
 
 
@@ -36,13 +38,7 @@ class RotationAlarms(Construct):
             timeout_ms = function.timeout.to_milliseconds() if function.timeout else 60000
             checks = {
                 "StepFailed": (
-                    cloudwatch.Metric(
-                        namespace="SecretRotation",
-                        metric_name="StepFailed",
-                        dimensions_map={"service": "secret-rotation", "kind": kind},
-                        statistic="Sum",
-                        period=Duration.minutes(5),
-                    ),
+                    rotation_metric("StepFailed", statistic="Sum", period=Duration.minutes(5), kind=kind),
                     1,
                 ),
                 "Errors": (function.metric_errors(period=Duration.minutes(5)), 1),
@@ -65,12 +61,8 @@ class RotationAlarms(Construct):
                 alarm.add_alarm_action(action)
                 self.alarms.append(alarm)
         for construct_id, name in sorted(props.secret_names.items()):
-            alarm = cloudwatch.Metric(
-                namespace="SecretRotation",
-                metric_name="DaysSinceLastRotation",
-                dimensions_map={"service": "secret-rotation", "SecretName": name},
-                statistic="Maximum",
-                period=Duration.hours(6),  # the rotation-age check runs every 6 hours
+            alarm = rotation_metric(
+                "DaysSinceLastRotation", statistic="Maximum", period=AGE_CHECK_EVERY, SecretName=name
             ).create_alarm(
                 self,
                 f"{construct_id}Overdue",

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.constructs.bundling import LAMBDAS, bundling_options
 from infra.nag import acknowledge, skip_checkov
+from lambdas.rotation.telemetry import METRICS_NAMESPACE, SERVICE
 
 # The longest step: ElastiCache waits up to ELASTICACHE_WAIT_SECONDS (60) for the change to apply.
 TIMEOUTS = {"elasticache_user": 120, "elasticache_auth_token": 120}
@@ -76,8 +77,8 @@ class RotationFunction(Construct):
             reserved_concurrent_executions=props.reserved_concurrency,
             log_group=self.log_group,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "secret-rotation",
-                "POWERTOOLS_METRICS_NAMESPACE": "SecretRotation",
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "LOG_LEVEL": "INFO",
                 **props.environment,
             },

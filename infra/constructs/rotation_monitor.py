@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -17,9 +16,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.constructs.rotation_function import RotationFunction, RotationFunctionProps
+from infra.metrics import AGE_CHECK_EVERY
 from infra.nag import acknowledge
-
-CHECK_EVERY_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -62,10 +60,10 @@ class RotationMonitor(Construct):
             self,
             "Schedule",
             description="measure days since each secret's last rotation",
-            schedule=events.Schedule.rate(Duration.hours(CHECK_EVERY_HOURS)),
+            schedule=events.Schedule.rate(AGE_CHECK_EVERY),
             targets=[targets.LambdaFunction(self.check.function, retry_attempts=2)],
         )
-        self.failing = self.check.function.metric_errors(period=Duration.hours(CHECK_EVERY_HOURS)).create_alarm(
+        self.failing = self.check.function.metric_errors(period=AGE_CHECK_EVERY).create_alarm(
             self,
             "CheckFailing",
             threshold=1,
