@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,7 +112,11 @@ class Version:
     version_id: str
     stages: tuple[str, ...]
     created: datetime | None
-    fingerprint: str | None
+    value: str | None = field(default=None, repr=False, compare=False)  # never printed: see fingerprint
+
+    @property
+    def fingerprint(self) -> str | None:
+        return fingerprint(self.value) if self.value else None
 
 
 def stage_sort_key(stages: tuple[str, ...]) -> int:
@@ -150,10 +154,6 @@ def versions(client: Any, secret_id: str, *, include_unstaged: bool) -> list[Ver
         if not stages and not include_unstaged:
             continue
         text = value_of(client, secret_id, entry["VersionId"])
-        rows.append(
-            Version(
-                entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), fingerprint(text) if text else None
-            )
-        )
+        rows.append(Version(entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), text))
     rows.sort(key=lambda row: (stage_sort_key(row.stages), -(row.created.timestamp() if row.created else 0)))
     return rows

@@ -100,8 +100,7 @@ def status(
             name = str(entry["Name"])
             with operator_errors(name, "GetSecretValue"):
                 staged = versions(client, name, include_unstaged=False)
-                current = next((row for row in staged if AWSCURRENT in row.stages), None)
-                current_text = value_of(client, name, current.version_id) if current else None
+                current_text = next((row.value for row in staged if AWSCURRENT in row.stages), None)
             stages = "\n".join(
                 f"{','.join(sorted(row.stages, key=lambda s: stage_sort_key((s,))))} {row.fingerprint or '(no value)'}"
                 for row in staged

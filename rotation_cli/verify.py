@@ -8,10 +8,9 @@ the key decodes and that a signature made with it is accepted by the secret's ke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rotation_client.exceptions import RotationClientError
-from rotation_client.fields import ca_bundle, port, tls
+from rotation_client.fields import port
 from rotation_client.hmac_keyring import HmacKeyring
 from rotation_client.snapshot import SecretSnapshot
 
@@ -65,8 +64,8 @@ def _nodes(snapshot: SecretSnapshot, stage: str) -> list[tuple[str, int]]:
 
 def _valkey(kind: str, snapshot: SecretSnapshot, stage: str) -> Outcome:
     import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
+
+    from rotation_client.redis import connection_options
 
     if "host" not in snapshot.json(stage):
         return Outcome(
@@ -76,13 +75,12 @@ def _valkey(kind: str, snapshot: SecretSnapshot, stage: str) -> Outcome:
         username, password = "default", snapshot.field("auth_token", stage)
     else:
         username, password = snapshot.field("username", stage), snapshot.field("password", stage)
-    use_tls = tls(snapshot, stage)
     results: list[str] = []
-    accepted = 0
+    accepted = unreachable = 0
     for host, node_port in _nodes(snapshot, stage):
-        options: dict[str, Any] = {"ssl": True, "ssl_ca_certs": ca_bundle(snapshot, stage)} if use_tls else {}
-        client = redis.Redis(host=host, port=node_port, username=username, password=password, socket_timeout=5,
-                             socket_connect_timeout=5, retry=Retry(NoBackoff(), 0), **options)  # fmt: skip
+        client = redis.Redis(
+            host=host, port=node_port, username=username, password=password, **connection_options(snapshot, stage)
+        )
         try:
             client.ping()
             accepted += 1
@@ -90,13 +88,12 @@ def _valkey(kind: str, snapshot: SecretSnapshot, stage: str) -> Outcome:
         except redis.exceptions.AuthenticationError:
             results.append(f"{host}:{node_port} REJECTS")
         except redis.exceptions.RedisError as exc:
+            unreachable += 1
             results.append(f"{host}:{node_port} unreachable ({type(exc).__name__})")
         finally:
             client.close()
-    total = len(results)
-    works = (
-        True if accepted == total else (False if accepted < total and "unreachable" not in " ".join(results) else None)
-    )
+    # works on every node; rejected somewhere (and every node answered); or unknown
+    works = True if accepted == len(results) else (None if unreachable else False)
     return Outcome(works, f"user {username!r}: " + "; ".join(results))
 
 

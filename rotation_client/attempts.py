@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from .exceptions import RotationClientError
+from .exceptions import CredentialsRejectedError, RotationClientError
 from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
 
 log = logging.getLogger("rotation_client")
@@ -49,3 +49,11 @@ def credential_attempts(
             log.warning("secret %r: skipping %s: %s", secret_id, stage, exc)
             continue
         yield stage, credentials
+
+
+def all_rejected(target: str, secret_id: str) -> CredentialsRejectedError:
+    """The error once ``credential_attempts`` is exhausted; ``target`` names the server."""
+    return CredentialsRejectedError(
+        f"{target} rejected every staged credential of secret {secret_id!r} "
+        "(AWSCURRENT after a refresh, AWSPREVIOUS, AWSPENDING)"
+    )

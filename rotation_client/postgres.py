@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg2
 
-from .attempts import credential_attempts
-from .exceptions import CredentialsRejectedError, TargetConnectionError
+from .attempts import all_rejected, credential_attempts
+from .exceptions import TargetConnectionError
 from .fields import ca_bundle, port, tls
 from .snapshot import AWSCURRENT, SecretSnapshot
 
@@ -74,10 +74,7 @@ class PostgresConnectionFactory:
             self.stats.connections += 1
             self.stats.by_stage[stage] = self.stats.by_stage.get(stage, 0) + 1
             return connection
-        raise CredentialsRejectedError(
-            f"{address} rejected every staged credential of secret {self._secret_id!r} "
-            "(AWSCURRENT after a refresh, AWSPREVIOUS, AWSPENDING)"
-        )
+        raise all_rejected(address, self._secret_id)
 
     __call__ = connect
 

@@ -20,8 +20,7 @@ from redis.credentials import CredentialProvider
 from redis.exceptions import AuthenticationError
 from redis.retry import Retry
 
-from .attempts import credential_attempts
-from .exceptions import CredentialsRejectedError
+from .attempts import all_rejected, credential_attempts
 from .fields import ca_bundle, port, tls
 from .snapshot import AWSCURRENT, SecretSnapshot
 
@@ -84,10 +83,7 @@ class RotatingCredentialProvider(CredentialProvider):
                 return
         finally:
             self._attempt.credentials = None
-        raise CredentialsRejectedError(
-            f"Valkey/Redis at {connection.host}:{connection.port} rejected every staged credential of secret "
-            f"{self._secret_id!r} (AWSCURRENT after a refresh, AWSPREVIOUS, AWSPENDING)"
-        )
+        raise all_rejected(f"Valkey/Redis at {connection.host}:{connection.port}", self._secret_id)
 
     def client(self, **options: Any) -> redis.Redis:
         """A ``redis.Redis`` for the secret's ``host``/``port``/``ssl`` (``ssl_ca``), using this provider.
@@ -99,12 +95,17 @@ class RotatingCredentialProvider(CredentialProvider):
         settings: dict[str, Any] = {
             "host": snapshot.field("host", AWSCURRENT),
             "port": port(snapshot, AWSCURRENT, default=6379),
-            "socket_timeout": 5,
-            "socket_connect_timeout": 5,
-            "retry": Retry(NoBackoff(), 0),
+            **connection_options(snapshot, AWSCURRENT),
+            **options,
         }
-        if tls(snapshot, AWSCURRENT):
-            settings.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=ca_bundle(snapshot, AWSCURRENT))
-        settings.update(options)
         connect_func: Any = self.on_connect  # redis-py calls it with the connection; its stub says no argument
         return redis.Redis(credential_provider=self, redis_connect_func=connect_func, **settings)
+
+
+def connection_options(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
+    """redis-py options for the secret at ``stage``: 5 s timeouts, no hidden retries, and
+    verified TLS unless ``"ssl": false`` is written."""
+    options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5, "retry": Retry(NoBackoff(), 0)}
+    if tls(snapshot, stage):
+        options.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=ca_bundle(snapshot, stage))
+    return options

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
@@ -59,8 +58,6 @@ def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientE
         )
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
         return SecretUnavailableError(f"{operation} on secret {secret_id!r}: Secrets Manager unreachable ({exc})")
-    if isinstance(exc, BotoCoreError):
-        return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
     return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
 
 

@@ -38,7 +38,4 @@ def verify_webhook(
     value = next((text for name, text in headers.items() if name.lower() == wanted), None)
     if value is None or not value.strip():
         raise SignatureMissingError(f"request has no {header} header")
-    value = value.strip()
-    if value.startswith("sha256="):
-        value = value.removeprefix("sha256=")
-    keyring.verify(body, value)
+    keyring.verify(body, value.strip().removeprefix("sha256="))
