@@ -3,6 +3,12 @@
 Logs carry secret ARN, step, token and kind. Metrics (namespace ``SecretRotation``,
 dimensions ``service`` and ``kind``) count succeeded and failed steps, time each step and
 count completed rotations, so one alarm per function catches any failing step.
+
+This module may be imported many times in one process (test suites drop ``lambdas.*`` from
+``sys.modules`` and import the handler again inside ``mock_aws``; ``importlib.reload``), with
+several kinds loaded beside each other. Nothing here may therefore depend on being the first
+import: the log handler is the one already attached to the service's standard logger, and
+every step outcome gets its own metric set instead of sharing one across modules and threads.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 SERVICE = "secret-rotation"
 _METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
@@ -49,11 +55,33 @@ class _CurrentStdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE), logger_handler=_CurrentStdoutHandler())
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE),
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
-)
+def _service() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE)
+
+
+def _make_logger() -> Logger:
+    """The Powertools logger for the service, reusing the handler of an earlier import.
+
+    Powertools configures a standard logger once (the first ``Logger`` for a service adds the
+    handler and its JSON formatter, then marks the logger preconfigured). A later ``Logger``
+    given a new handler object keeps that handler, which never gets a formatter, and every
+    ``append_keys``/``clear_state`` then fails on ``None``. So hand it the configured one.
+    """
+    configured = getattr(logging.getLogger(_service()), "powertools_handler", None)
+    return Logger(service=_service(), logger_handler=configured or _CurrentStdoutHandler())
+
+
+logger = _make_logger()
+
+
+def _process_wide_lock() -> threading.Lock:
+    """One lock per process, kept on the service's standard logger (which outlives any import
+    of this module), so documents printed by different imports never interleave."""
+    holder = logging.getLogger(_service())
+    return holder.__dict__.setdefault("rotation_emf_lock", threading.Lock())  # type: ignore[no-any-return]
+
+
+_print_lock = _process_wide_lock()
 
 
 @contextmanager
@@ -74,19 +102,18 @@ def quiet_function_telemetry() -> Iterator[None]:
             os.environ[_METRICS_DISABLED] = previous_disabled
 
 
-# The Metrics object is shared by the process. A Lambda runs one invocation at a time, but
-# the local driver and the emulated RotateSecret run rotations in threads: one thread must
-# not clear the metrics another is about to flush.
-_metrics_lock = threading.Lock()
-
-
 def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
-    """Emit one EMF document for a finished step (flushed immediately: one per invocation)."""
-    with _metrics_lock:
-        _emit_step_outcome(kind=kind, step=step, succeeded=succeeded, duration_ms=duration_ms)
+    """Emit one EMF document for a finished step (flushed immediately: one per invocation).
 
-
-def _emit_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
+    Powertools' ``Metrics`` keeps its data points in class-level state shared by every
+    instance in the process; the local driver and the emulated RotateSecret finish steps in
+    parallel threads, and a re-imported module would bring its own state. An
+    ``EphemeralMetrics`` per outcome shares nothing, so no thread or import can flush or
+    clear another's data points; only the printing is serialized, so lines never interleave.
+    """
+    metrics = EphemeralMetrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE), service=_service()
+    )
     metrics.add_dimension(name="kind", value=kind)
     metrics.add_metadata(key="step", value=step)
     metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1 if succeeded else 0)
@@ -94,7 +121,5 @@ def _emit_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: fl
     metrics.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
     if succeeded and step == "finishSecret":
         metrics.add_metric(name="RotationCompleted", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
-    # With POWERTOOLS_METRICS_DISABLED, flush_metrics neither prints nor clears; without this
-    # the data points pile up and are printed anyway once 100 accumulate.
-    metrics.clear_metrics()
+    with _print_lock:
+        metrics.flush_metrics()
