@@ -150,6 +150,7 @@ def _secretsmanager_setup(
             RotationRules={"ScheduleExpression": "rate(4 hours)"},
             RotateImmediately=False,
         )
+    wait_for_rotations(60)  # the service's configuration tests run in the background
     return pg_arn, token_arn, hmac_arn
 
 

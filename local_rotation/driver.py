@@ -22,7 +22,7 @@ import boto3
 
 from lambdas.rotation.calls import LEDGER
 
-from .moto_compat import stage_empty_pending_version
+from .moto_compat import remove_version, stage_empty_pending_version, stage_pending_copy_of_current
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 AWSCURRENT = "AWSCURRENT"
@@ -144,6 +144,29 @@ class RotationDriver:
                 return report
         self._clear_pending(secret_arn, report.token)
         return report
+
+    def test_configuration(self, secret_id: str, *, token: str | None = None) -> StepReport:
+        """What the service does when rotation is turned on without rotating now
+        (``RotateImmediately=false``, CloudFormation's ``RotateImmediatelyOnUpdate: false``):
+        stage a temporary AWSPENDING version holding a copy of AWSCURRENT, invoke ``testSecret``
+        alone, then remove the version, whatever the outcome.
+
+        "Secrets Manager tests the rotation configuration by running the testSecret step of the
+        Lambda rotation function. The test creates an AWSPENDING version of the secret and then
+        removes it." (RotateSecret API reference, RotateImmediately.) The value of that version
+        is not documented; moto's RotateSecret copies AWSCURRENT's, which is what we stage. How
+        often the service retries a failed test is not documented either: one invocation here,
+        the stricter reading.
+        """
+        secret_arn = self.client.describe_secret(SecretId=secret_id)["ARN"]
+        token = token or str(uuid.uuid4())
+        stage_pending_copy_of_current(secret_arn, token)
+        try:
+            return RotationDriver(self._handler, attempts_per_step=1, client=self.client)._run_step(
+                "testSecret", secret_arn, token
+            )
+        finally:
+            remove_version(secret_arn, token)
 
     def _clear_pending(self, secret_arn: str, token: str) -> None:
         stages = self.client.describe_secret(SecretId=secret_arn).get("VersionIdsToStages", {})

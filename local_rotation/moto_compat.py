@@ -1,10 +1,18 @@
-"""What the real Secrets Manager does on RotateSecret that moto cannot: stage an empty version.
+"""Where moto's Secrets Manager is made to answer as the service does (docs/moto-differences.md).
 
-moto's RotateSecret either runs the rotation Lambda in Docker or, without a Lambda, moves
-AWSCURRENT to a new version that has no value (docs/moto-differences.md, items 1 and 2).
-The driver instead creates the version the way the service does, with only the AWSPENDING
-label and no value, directly in moto's in-process backend. This works under ``mock_aws``
-and with ``ThreadedMotoServer``, which share the process's backends.
+- Stage an empty version: moto's RotateSecret either runs the rotation Lambda in Docker or,
+  without a Lambda, moves AWSCURRENT to a new version that has no value (items 1 and 2). The
+  driver instead creates the version the way the service does, with only the AWSPENDING
+  label and no value, directly in moto's in-process backend.
+- ``GetSecretValue`` without a stage follows AWSCURRENT (item 7).
+- Version dates: the service dates versions to the millisecond and ``ListSecretVersionIds``
+  reports each version's own ``CreatedDate`` (AWS's API examples,
+  ``botocore/data/secretsmanager/2017-10-17/examples-1.json``: ``"CreatedDate":
+  1523477145.713``); moto dates to the second and lists every version as created *now*
+  (items 10 and 12).
+
+This works under ``mock_aws`` and with ``ThreadedMotoServer``, which share the process's
+backends. Importing ``local_rotation`` installs the patches once.
 """
 
 from __future__ import annotations
@@ -43,7 +51,29 @@ def stage_empty_pending_version(secret_arn: str, token: str) -> None:
     """Create version ``token`` with the AWSPENDING label and no value, as RotateSecret does."""
     secret = _moto_secret(secret_arn)
     secret.remove_version_stages_from_old_versions([AWSPENDING])
-    secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": [AWSPENDING]}
+    secret.versions[token] = {"createdate": now_ms(), "version_id": token, "version_stages": [AWSPENDING]}
+
+
+def stage_pending_copy_of_current(secret_arn: str, token: str) -> None:
+    """Create version ``token`` staged AWSPENDING whose value is a copy of AWSCURRENT: what the
+    service stages to test a rotation configuration without rotating (RotateImmediately=false)."""
+    secret = _moto_secret(secret_arn)
+    current = next((version for version in secret.versions.values() if "AWSCURRENT" in version["version_stages"]), None)
+    if current is None:
+        raise NotAMotoSecretError(f"secret {secret_arn!r} has no AWSCURRENT version to test the configuration with")
+    secret.remove_version_stages_from_old_versions([AWSPENDING])
+    copy = {key: value for key, value in current.items() if key in ("secret_string", "secret_binary")}
+    secret.versions[token] = {"createdate": now_ms(), "version_id": token, "version_stages": [AWSPENDING], **copy}
+
+
+def remove_version(secret_arn: str, token: str) -> None:
+    """Remove version ``token`` and its labels: the end of a configuration test."""
+    _moto_secret(secret_arn).versions.pop(token, None)
+
+
+def now_ms() -> float:
+    """The time as the service stamps versions: epoch seconds to the millisecond."""
+    return round(time.time(), 3)
 
 
 def _update_default_version_with_awscurrent() -> Any:
@@ -72,3 +102,57 @@ def _update_default_version_with_awscurrent() -> Any:
 
 # The unpatched moto method, kept so that a test can pin moto's own behaviour.
 ORIGINAL_UPDATE_SECRET_VERSION_STAGE = _update_default_version_with_awscurrent()
+
+
+def _millisecond_version_dates() -> None:
+    """Stamp every version moto writes (CreateSecret, PutSecretValue, UpdateSecret) to the
+    millisecond instead of its whole second, so that "created after" comparisons made within
+    one second (a rotation's steps run in milliseconds) mean what they mean on AWS."""
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend._add_secret
+    if getattr(original, "_millisecond_dates", False):
+        return
+
+    def _add_secret(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        stamp = now_ms()
+        existing = self.secrets.get(secret_id) if secret_id in self.secrets else None
+        before = {version_id: id(version) for version_id, version in (existing.versions if existing else {}).items()}
+        secret, new_version = original(self, secret_id, *args, **kwargs)
+        for version_id, version in secret.versions.items():
+            if before.get(version_id) != id(version) and isinstance(version.get("createdate"), int):
+                version["createdate"] = stamp
+        return secret, new_version
+
+    _add_secret._millisecond_dates = True  # type: ignore[attr-defined]
+    SecretsManagerBackend._add_secret = _add_secret  # type: ignore[method-assign]
+
+
+def _list_versions_with_their_own_dates() -> Any:
+    """moto's ListSecretVersionIds reports ``CreatedDate: now`` for every version; the service
+    reports when each version was created. Returns moto's method, for the test that pins it."""
+    import json
+
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend.list_secret_version_ids
+    if getattr(original, "_own_dates", False):
+        return original._original  # type: ignore[attr-defined]
+
+    def list_secret_version_ids(self: Any, secret_id: str) -> str:
+        answer = json.loads(original(self, secret_id))
+        versions = self.secrets[secret_id].versions
+        for entry in answer.get("Versions", []):
+            created = versions.get(entry["VersionId"], {}).get("createdate")
+            if created is not None:
+                entry["CreatedDate"] = created
+        return json.dumps(answer)
+
+    list_secret_version_ids._own_dates = True  # type: ignore[attr-defined]
+    list_secret_version_ids._original = original  # type: ignore[attr-defined]
+    SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids  # type: ignore[method-assign]
+    return original
+
+
+_millisecond_version_dates()
+ORIGINAL_LIST_SECRET_VERSION_IDS = _list_versions_with_their_own_dates()

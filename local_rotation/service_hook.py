@@ -13,7 +13,14 @@ the secret remembers its RotationLambdaARN) from boto3, the operator CLI or
 - runs ``RotationDriver`` with the handler in a background thread, like the service's
   asynchronous invocation. A failed rotation leaves AWSPENDING, and its errors are written to
   the CloudWatch Logs group ``/aws/lambda/<function name>`` (emulated by moto), where
-  ``secret-rotation rotate --wait`` finds them just as it would on AWS.
+  ``secret-rotation rotate --wait`` finds them just as it would on AWS;
+- with ``RotateImmediately=false`` (CloudFormation's ``RotateImmediatelyOnUpdate: false``)
+  rotates nothing: it answers ``{ARN, Name}`` and, in the background, tests the rotation
+  configuration as the service does (``RotationDriver.test_configuration``: a temporary
+  AWSPENDING holding a copy of AWSCURRENT, ``testSecret`` alone, the version removed);
+- records the service's own CloudTrail events (``RotationStarted``, ``RotationSucceeded``,
+  ``RotationFailed``, ``TestRotationStarted``, ``TestRotationSucceeded``,
+  ``TestRotationFailed``), readable with ``service_events()``: what EventBridge rules match.
 
 For a secret whose function is not registered, moto's own behaviour is unchanged
 (docs/moto-differences.md, items 1-3 and 11).
@@ -34,11 +41,13 @@ from typing import Any
 import boto3
 
 from .driver import AWSCURRENT, AWSPENDING, Handler, RotationDriver
+from .moto_compat import stage_empty_pending_version
 
 log = logging.getLogger(__name__)
 
 _functions: dict[str, Handler] = {}
 _threads: list[threading.Thread] = []
+_events: list[dict[str, str]] = []
 _lock = threading.Lock()
 SECONDS_PER_DAY = 86400
 
@@ -80,6 +89,29 @@ def wait_for_rotations(timeout: float = 60.0) -> bool:
     with _lock:
         _threads[:] = [thread for thread in _threads if thread.is_alive()]
         return not _threads
+
+
+def service_events(secret_arn: str | None = None) -> list[dict[str, str]]:
+    """The rotation events recorded so far (oldest first): ``{"eventName", "secretId", "token"}``."""
+    with _lock:
+        return [dict(event) for event in _events if secret_arn is None or event["secretId"] == secret_arn]
+
+
+def clear_service_events() -> None:
+    with _lock:
+        _events.clear()
+
+
+def _record_event(name: str, secret_arn: str, token: str) -> None:
+    with _lock:
+        _events.append({"eventName": name, "secretId": secret_arn, "token": token})
+
+
+def _in_background(name: str, target: Any, *args: Any) -> None:
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    with _lock:
+        _threads.append(thread)
+    thread.start()
 
 
 def _rules(secret: Any, rules: dict[str, Any] | None) -> None:
@@ -156,34 +188,51 @@ def _start(
     secret.rotation_lambda_arn = function_arn
     now = int(time.time())
     _next_rotation(secret, now)
-    if not rotate_immediately:
-        return json.dumps({"ARN": secret.arn, "Name": secret.name})
     version_id = token or str(uuid.uuid4())
-    secret.remove_version_stages_from_old_versions([AWSPENDING])
-    secret.versions[version_id] = {"createdate": now, "version_id": version_id, "version_stages": [AWSPENDING]}
-    thread = threading.Thread(
-        target=_rotate, args=(secret, function_arn, handler, version_id), name=f"rotate-{secret.name}", daemon=True
-    )
-    with _lock:
-        _threads.append(thread)
-    thread.start()
+    if not rotate_immediately:
+        _in_background(f"test-rotation-{secret.name}", _test_configuration, secret, function_arn, handler, version_id)
+        return json.dumps({"ARN": secret.arn, "Name": secret.name})
+    stage_empty_pending_version(secret.arn, version_id)
+    _in_background(f"rotate-{secret.name}", _rotate, secret, function_arn, handler, version_id)
     return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": version_id})
+
+
+def _test_configuration(secret: Any, function_arn: str, handler: Handler, token: str) -> None:
+    """The service's configuration test; its outcome is an event and, on failure, a log entry."""
+    started = int(time.time() * 1000)
+    _record_event("TestRotationStarted", secret.arn, token)
+    try:
+        report = RotationDriver(handler).test_configuration(secret.arn, token=token)
+    except Exception as exc:  # the test could not even be staged: the service reports it failed
+        errors = [f"{type(exc).__name__}: {exc}"]
+    else:
+        errors = [] if report.succeeded else report.errors
+    if not errors:
+        _record_event("TestRotationSucceeded", secret.arn, token)
+        return
+    _record_event("TestRotationFailed", secret.arn, token)
+    _write_log(function_arn, token, started, [("ERROR", f"testSecret failed: {error}") for error in errors])
+    log.error("the rotation configuration test of %s failed: %s", secret.name, errors[-1])
 
 
 def _rotate(secret: Any, function_arn: str, handler: Handler, token: str) -> None:
     """The service's asynchronous part: run the four steps, record the outcome."""
     started = int(time.time() * 1000)
+    _record_event("RotationStarted", secret.arn, token)
     try:
         report = RotationDriver(handler).rotate(secret.arn, token=token, raise_on_failure=False)
     except Exception as exc:  # the function could not even be started: the service logs and gives up
+        _record_event("RotationFailed", secret.arn, token)
         _write_log(function_arn, token, started, [("ERROR", f"rotation of {secret.name} could not run: {exc}")])
         log.error("rotation of %s could not run: %s", secret.name, exc)
         return
     if report.succeeded:
         secret.last_rotation_date = int(time.time())
         _next_rotation(secret, secret.last_rotation_date)
+        _record_event("RotationSucceeded", secret.arn, token)
         _write_log(function_arn, token, started, [("INFO", f"rotation of {secret.name} succeeded")])
         return
+    _record_event("RotationFailed", secret.arn, token)
     errors = [(step.step, error) for step in report.steps for error in step.errors]
     _write_log(function_arn, token, started, [("ERROR", f"{step} failed: {error}") for step, error in errors])
     log.error("rotation of %s failed at %s", secret.name, report.error)

@@ -19,6 +19,7 @@ from lambdas.postgres_single.handler import lambda_handler as single_handler
 from lambdas.rotation.telemetry import quiet_function_telemetry
 from lambdas.valkey_acl.handler import lambda_handler as valkey_handler
 from local_rotation.server import local_aws
+from local_rotation.service_hook import wait_for_rotations
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 BROKEN_MESSAGE = "injected failure: the target refused the new password"
@@ -53,12 +54,15 @@ class LocalAws:
         return arn
 
     def configure(self, arn: str, function: str, **rules: Any) -> None:
+        """Turn rotation on without rotating, then wait for the service's configuration test
+        (its temporary AWSPENDING would make a RotateSecret issued meanwhile fail)."""
         self.client.rotate_secret(
             SecretId=arn,
             RotationLambdaARN=FUNCTION_ARN.format(function),
             RotationRules=rules or {"ScheduleExpression": "rate(4 hours)"},
             RotateImmediately=False,
         )
+        assert wait_for_rotations(60)
 
     def stages(self, arn: str) -> dict[str, list[str]]:
         return dict(self.client.describe_secret(SecretId=arn)["VersionIdsToStages"])

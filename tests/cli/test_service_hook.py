@@ -78,6 +78,7 @@ def test_rotate_secret_records_rotation_enabled_function_schedule_and_dates(secr
 
 def test_a_later_rotate_secret_without_function_uses_the_recorded_one(secretsmanager: Any, secret: str) -> None:
     secretsmanager.rotate_secret(SecretId=secret, RotationLambdaARN=FUNCTION, RotateImmediately=False)
+    assert wait_for_rotations(30)  # the configuration test, in the background as on AWS
     assert list(stages_by_version(secretsmanager, secret).values()) == [["AWSCURRENT"]]  # configured, not rotated
 
     answer = secretsmanager.rotate_secret(SecretId=secret)

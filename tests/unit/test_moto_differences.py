@@ -145,3 +145,67 @@ def test_11_rotate_secret_with_a_schedule_expression_keeps_only_automatically_af
 
     assert described["RotationRules"] == {"AutomaticallyAfterDays": 0}  # real service: the rules as set
     assert described["RotationEnabled"] is False
+
+
+def test_10_with_local_rotation_loaded_versions_are_dated_to_the_millisecond(secretsmanager: Any, secret: str) -> None:
+    """The service dates versions to the millisecond (AWS's API examples: ``1523477145.713``);
+    moto to the whole second, so two steps of one rotation would look simultaneous."""
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    secretsmanager.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"key": "06" * 32}),
+        VersionStages=["AWSPENDING"],
+    )
+    current = secretsmanager.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["CreatedDate"]
+    pending = secretsmanager.get_secret_value(SecretId=secret, VersionId=token)["CreatedDate"]
+
+    assert pending > current  # written in the same second, yet ordered
+    assert {current.microsecond % 1000, pending.microsecond % 1000} == {0}  # milliseconds, not finer
+
+
+def test_12_list_secret_version_ids_dates_every_version_now(secretsmanager: Any, secret: str) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from local_rotation.moto_compat import ORIGINAL_LIST_SECRET_VERSION_IDS
+
+    backend = secretsmanager_backends["123456789012"]["us-east-1"]
+    (version,) = backend.secrets[secret].versions.values()
+    version["createdate"] -= 3600  # created an hour ago
+
+    listed = json.loads(ORIGINAL_LIST_SECRET_VERSION_IDS(backend, secret))["Versions"][0]["CreatedDate"]
+
+    assert listed > version["createdate"] + 3000  # real service: when the version was created
+
+
+def test_12_with_local_rotation_loaded_list_secret_version_ids_reports_each_versions_date(
+    secretsmanager: Any, secret: str
+) -> None:
+    token = str(uuid.uuid4())
+    secretsmanager.put_secret_value(
+        SecretId=secret,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"key": "07" * 32}),
+        VersionStages=["AWSPENDING"],
+    )
+    dates = {
+        entry["VersionId"]: entry["CreatedDate"]
+        for entry in secretsmanager.list_secret_version_ids(SecretId=secret)["Versions"]
+    }
+    read = {
+        version: secretsmanager.get_secret_value(SecretId=secret, VersionId=version)["CreatedDate"] for version in dates
+    }
+
+    assert dates == read
+
+
+def test_13_rotate_secret_not_immediately_stages_a_copy_of_awscurrent(secretsmanager: Any, secret: str) -> None:
+    """Without a registered function moto's own RotateSecret runs; with RotateImmediately=false
+    it stages the configuration test's version holding AWSCURRENT's value (and, without a
+    Lambda, even promotes it: item 1). The hook's test removes its version instead."""
+    value = secretsmanager.get_secret_value(SecretId=secret)["SecretString"]
+
+    answer = secretsmanager.rotate_secret(SecretId=secret, RotateImmediately=False)
+
+    assert secretsmanager.get_secret_value(SecretId=secret, VersionId=answer["VersionId"])["SecretString"] == value
