@@ -9,8 +9,10 @@ carry no credentials.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,39 @@ class ValkeyPermissionError(TargetError):
     """The admin user may not run the ACL commands the rotation needs."""
 
 
+class ValkeyPersistenceError(TargetError):
+    """A node would forget an ACL change at its next restart (no ACL file, no config file)."""
+
+
+class AclPersistence(enum.Enum):
+    """How a node keeps ACL users across restarts (https://valkey.io/topics/acl/): in an ACL
+    file (``aclfile``; ``ACL SAVE`` writes it) or in its configuration file (``CONFIG
+    REWRITE`` writes the ``user`` lines). A node started without either keeps them in memory."""
+
+    ACL_FILE = "ACL SAVE"
+    CONFIG_FILE = "CONFIG REWRITE"
+
+
+# Managed services whose users are changed through their API, never with ACL SETUSER:
+# ElastiCache restricts CONFIG and manages users with CreateUser/ModifyUser (RBAC); its
+# endpoints end in .cache.amazonaws.com (.com.cn in China). MemoryDB manages users with
+# UpdateUser; its endpoints are <name>.<id>.memorydb.<region>.amazonaws.com.
+_MANAGED_ENDPOINTS = (
+    (re.compile(r"\.cache\.amazonaws\.com(\.cn)?\.?$", re.IGNORECASE),
+     "an ElastiCache endpoint: ElastiCache manages users through its API (ModifyUser), so rotate it with the "
+     "elasticache_user kind (user_arn, username, password) or, for an AUTH token, elasticache_auth_token"),
+    (re.compile(r"\.memorydb\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\.?$", re.IGNORECASE),
+     "a MemoryDB endpoint: MemoryDB manages users through its API (UpdateUser), which this kind does not call"),
+)  # fmt: skip
+
+
+def refuse_managed_endpoint(fields: SecretFields, field: str, host: str) -> None:
+    """A managed service's endpoint is a configuration error, before anything is changed."""
+    for pattern, what in _MANAGED_ENDPOINTS:
+        if pattern.search(host):
+            raise InvalidSecretError(fields.secret_id, fields.stage, field, f"names {what}")
+
+
 @dataclass(frozen=True)
 class ValkeyNode:
     """One node: where, and whether TLS (with which CA)."""
@@ -61,6 +96,7 @@ def _parse_node(entry: object, index: int, fields: SecretFields, tls: bool, ca_p
     host = host.strip("[]")
     if not host or not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
+    refuse_managed_endpoint(fields, f"nodes[{index}]", host)
     return ValkeyNode(host, int(port_text), tls, ca_path)
 
 
@@ -71,7 +107,9 @@ def nodes_from_secret(fields: SecretFields) -> list[ValkeyNode]:
     ca_path = fields.optional_str("ssl_ca") or os.environ.get("CA_BUNDLE_PATH") or None
     raw = fields.values.get("nodes")
     if raw is None:
-        return [ValkeyNode(fields.require_str("host"), fields.require_port("port"), tls, ca_path)]
+        host = fields.require_str("host")
+        refuse_managed_endpoint(fields, "host", host)
+        return [ValkeyNode(host, fields.require_port("port"), tls, ca_path)]
     if not isinstance(raw, list) or not raw:
         raise InvalidSecretError(fields.secret_id, fields.stage, "nodes", 'must be a non-empty list of "host:port"')
     return [_parse_node(entry, index, fields, tls, ca_path) for index, entry in enumerate(raw)]
@@ -147,17 +185,60 @@ def keep_only(connection: Any, node: ValkeyNode, admin: str, user: str, keep: li
         command(connection, node, admin, "acl_setuser_remove", "ACL", "SETUSER", user, *("!" + d for d in stale))
 
 
-def persist_acl(connection: Any, node: ValkeyNode, admin: str) -> None:
-    """``ACL SAVE`` when the node has an ACL file; a node without one keeps ACLs in memory."""
+def acl_persistence(connection: Any, node: ValkeyNode, admin: str) -> AclPersistence:
+    """How ``node`` keeps ACL changes across a restart; ``ValkeyPersistenceError`` if it cannot.
+
+    ``CONFIG GET aclfile`` names the ACL file (empty without one); ``INFO server``'s
+    ``config_file`` names the configuration file ``CONFIG REWRITE`` rewrites ("if the server
+    was started without a configuration file at all, the CONFIG REWRITE will just return an
+    error": https://valkey.io/commands/config-rewrite/).
+    """
     try:
-        record_call("valkey.acl_save")
-        connection.execute_command("ACL", "SAVE")
-    except redis.exceptions.ResponseError as exc:
-        if "not configured to use an ACL file" in str(exc):
-            return
-        raise classify(exc, node, admin) from None
-    except redis.exceptions.RedisError as exc:
-        raise classify(exc, node, admin) from None
+        acl_file = command(connection, node, admin, "config_get", "CONFIG", "GET", "aclfile")
+        server = command(connection, node, admin, "info_server", "INFO", "server")
+    except ValkeyPermissionError:
+        raise ValkeyPermissionError(
+            f"Valkey at {node.address}: user {admin!r} may not read the node's configuration; the rotation "
+            "admin needs +config|get, +config|rewrite and +info besides +acl, to keep ACL changes across restarts"
+        ) from None
+    except TargetError as exc:
+        if "unknown command" in str(exc).lower():
+            raise ValkeyPersistenceError(
+                f"Valkey at {node.address} refuses CONFIG (a managed service such as ElastiCache restricts it): "
+                "whether an ACL change survives a restart cannot be checked; for ElastiCache use the "
+                "elasticache_user kind"
+            ) from None
+        raise
+    path = _value(acl_file, "aclfile")
+    if path:
+        return AclPersistence.ACL_FILE
+    if isinstance(server, dict) and server.get("config_file"):
+        return AclPersistence.CONFIG_FILE
+    raise ValkeyPersistenceError(
+        f"Valkey at {node.address} has neither an ACL file (aclfile) nor a configuration file: a password set "
+        "with ACL SETUSER would be lost at its next restart, when the user's password would be neither "
+        "AWSCURRENT nor AWSPREVIOUS. Start the node with an aclfile (the rotation then runs ACL SAVE) or "
+        "from a configuration file (CONFIG REWRITE); nothing was changed"
+    )
+
+
+def _value(reply: Any, name: str) -> str:
+    """One value of a ``CONFIG GET`` reply (a dict from redis-py, or a flat list)."""
+    if isinstance(reply, dict):
+        found = reply.get(name, reply.get(name.encode(), ""))
+    elif isinstance(reply, list) and len(reply) >= 2:
+        found = reply[1]
+    else:
+        found = ""
+    return found.decode() if isinstance(found, bytes) else str(found or "")
+
+
+def persist_acl(connection: Any, node: ValkeyNode, admin: str, how: AclPersistence) -> None:
+    """Write the node's ACL users where it reads them at start: ``ACL SAVE`` or ``CONFIG REWRITE``."""
+    if how is AclPersistence.ACL_FILE:
+        command(connection, node, admin, "acl_save", "ACL", "SAVE")
+    else:
+        command(connection, node, admin, "config_rewrite", "CONFIG", "REWRITE")
 
 
 def check_login(node: ValkeyNode, username: str | None, password: str) -> None:

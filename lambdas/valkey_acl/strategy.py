@@ -3,11 +3,17 @@
 setSecret adds AWSPENDING and removes every password but AWSCURRENT and AWSPENDING on every
 node (ACLs are not replicated); after finishSecret AWSCURRENT and AWSPREVIOUS authenticate,
 and the value from two rotations back stops working at the next setSecret.
+
+``ACL SETUSER`` changes memory only. Each node's change is written where the node reads its
+users at start (``ACL SAVE`` with an ACL file, ``CONFIG REWRITE`` with a configuration file);
+a node with neither would forget the new password at its next restart, so setSecret checks
+every node first and changes none when one cannot keep the change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lambdas.rotation import InvalidSecretError, RotationStrategy, SecretDict, SecretFields, StepContext
 from lambdas.targets import valkey
@@ -40,12 +46,19 @@ class ValkeyAclStrategy(RotationStrategy):
         keep = [current.require_str("password"), pending.require_str("password")]
         admin = context.other_secret(pending.require_str("masterarn"))
         admin_user, admin_password = admin.require_str("username"), admin.require_str("password")
-        for node in valkey.nodes_from_secret(pending):
-            connection = valkey.client(node, admin_user, admin_password)
-            try:
+        opened: list[Any] = []
+        try:
+            plan: list[tuple[valkey.ValkeyNode, Any, valkey.AclPersistence]] = []
+            for node in valkey.nodes_from_secret(pending):  # every node checked before any is changed
+                connection = valkey.client(node, admin_user, admin_password)
+                opened.append(connection)
+                valkey.user_password_hashes(connection, node, admin_user, user)
+                plan.append((node, connection, valkey.acl_persistence(connection, node, admin_user)))
+            for node, connection, how in plan:
                 valkey.keep_only(connection, node, admin_user, user, keep=keep, add=keep[1])
-                valkey.persist_acl(connection, node, admin_user)
-            finally:
+                valkey.persist_acl(connection, node, admin_user, how)
+        finally:
+            for connection in opened:
                 connection.close()
 
     def test_secret(self, context: StepContext) -> None:

@@ -10,14 +10,19 @@ from typing import Any
 import pytest
 
 from lambdas.rotation import InvalidSecretError, TargetAuthenticationError, TargetUnreachableError
-from lambdas.targets.valkey import ValkeyPermissionError, ValkeyUserMissingError, password_hash
+from lambdas.targets.valkey import (
+    ValkeyPermissionError,
+    ValkeyPersistenceError,
+    ValkeyUserMissingError,
+    password_hash,
+)
 from lambdas.valkey_acl.handler import lambda_handler
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
 from local_servers.valkey import ValkeyServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
-from tests.plugins.valkey_fixtures import ValkeyTarget
+from tests.plugins.valkey_fixtures import ValkeyTarget, make_valkey_target
 from tests.rotation.scenarios import outcomes_during_rotations, rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -169,6 +174,22 @@ def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(vk: Valkey
         ({"nodes": [":6379"]}, "nodes[0]", 'must be "host:port" strings'),
         ({"nodes": [6379]}, "nodes[0]", 'must be "host:port" strings'),
         ({"nodes": []}, "nodes", 'must be a non-empty list of "host:port"'),
+        (
+            {"nodes": None, "host": "sessions.x1y2z3.ng.0001.use1.cache.amazonaws.com"},
+            "host",
+            "names an ElastiCache endpoint: ElastiCache manages users through its API (ModifyUser), so rotate it "
+            "with the elasticache_user kind",
+        ),
+        (
+            {"nodes": ["master.sessions.x1y2z3.cnn1.cache.amazonaws.com.cn:6379"]},
+            "nodes[0]",
+            "names an ElastiCache endpoint",
+        ),
+        (
+            {"nodes": None, "host": "clustercfg.app.x1y2z3.memorydb.eu-west-1.amazonaws.com"},
+            "host",
+            "names a MemoryDB endpoint: MemoryDB manages users through its API (UpdateUser)",
+        ),
     ],
 )
 def test_bad_secret_fails_create_naming_the_field_and_changes_nothing(
@@ -230,3 +251,68 @@ def test_missing_user_is_named(vk: ValkeyTarget) -> None:
 
     assert isinstance(error, ValkeyUserMissingError)
     assert "ACL user 'nobody' does not exist" in str(error)
+
+
+@pytest.mark.parametrize("persistence", ["acl_file", "config_file"])
+def test_rotated_passwords_survive_a_restart_of_every_node(
+    persistence: str, secretsmanager: Any, leak_guard: LeakGuard
+) -> None:
+    """ACL SETUSER changes memory only: each node's change is written where that node reads its
+    users at start (ACL SAVE into its aclfile, or CONFIG REWRITE into its configuration file)."""
+    admin_password = "restart-admin-password-123"
+    with (
+        ValkeyServer(acl_file=persistence == "acl_file", admin_password=admin_password) as first,
+        ValkeyServer(acl_file=persistence == "acl_file", admin_password=admin_password) as second,
+    ):
+        vk = make_valkey_target((first, second), secretsmanager, leak_guard)
+        arn = vk.create_secret()
+        RotationDriver(lambda_handler).rotate(arn)
+        RotationDriver(lambda_handler).rotate(arn)
+
+        for node in vk.nodes:
+            node.restart()
+
+        assert vk.authenticates_everywhere(stage_value(secretsmanager, arn, "AWSCURRENT"))
+        assert vk.authenticates_everywhere(stage_value(secretsmanager, arn, "AWSPREVIOUS"))
+        assert vk.rejected_everywhere(vk.secret_value())  # the original password went at the second rotation
+
+
+def test_a_node_that_would_forget_the_change_fails_set_secret_naming_it_and_no_node_changes(
+    secretsmanager: Any, leak_guard: LeakGuard
+) -> None:
+    admin_password = "memory-admin-password-123"
+    with (
+        ValkeyServer(acl_file=True, admin_password=admin_password) as persistent,
+        ValkeyServer(config_file=False, admin_password=admin_password) as in_memory,
+    ):
+        vk = make_valkey_target((persistent, in_memory), secretsmanager, leak_guard)
+        arn = vk.create_secret()
+
+        error = _set_secret_fails(vk, arn)
+
+        assert isinstance(error, ValkeyPersistenceError)
+        assert f"Valkey at {in_memory.host}:{in_memory.port} has neither an ACL file (aclfile) nor a configuration" in (
+            str(error)
+        )
+        assert "nothing was changed" in str(error)
+        for node in vk.nodes:
+            assert node.passwords_of(vk.user) == [password_hash(vk.password)]
+
+
+def test_an_admin_that_may_not_read_the_configuration_is_named_with_what_it_needs_and_nothing_changes(
+    vk: ValkeyTarget,
+) -> None:
+    acl_only = "acl-only-admin-password-1234"
+    for node in vk.nodes:
+        node.create_user("acl_only_admin", acl_only, rules=("~*", "+acl"))
+    vk.client.put_secret_value(
+        SecretId=vk.admin_arn, SecretString=json.dumps({"username": "acl_only_admin", "password": acl_only})
+    )
+    arn = vk.create_secret()
+
+    error = _set_secret_fails(vk, arn)
+
+    assert isinstance(error, ValkeyPermissionError)
+    assert "needs +config|get, +config|rewrite and +info besides +acl" in str(error)
+    for node in vk.nodes:
+        assert node.passwords_of(vk.user) == [password_hash(vk.password)]
