@@ -11,7 +11,7 @@ from typing import Any
 
 from lambdas.hmac_key.handler import lambda_handler
 from reliability.harness import KindHarness
-from rotation_client import HmacKeyring, InvalidSignatureError
+from secret_rotation_kit import HmacKeyring, InvalidSignatureError
 
 BODY = b'{"event":"soak"}'
 

@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 from local_servers.blackhole import dead_port
 from local_servers.postgres import PostgresServer
 from local_servers.valkey import ValkeyServer
-from rotation_cli.inspect import fingerprint
-from rotation_cli.main import app
+from secret_rotation_kit.cli.inspect import fingerprint
+from secret_rotation_kit.cli.main import app
 from tests.cli.conftest import BROKEN_MESSAGE, LocalAws
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.postgres_fixtures import make_target
@@ -254,12 +254,12 @@ def test_verify_of_an_unknown_secret_exits_2(local: LocalAws) -> None:
 # --- as a subprocess ------------------------------------------------------------------------------------
 
 
-def test_python_m_rotation_cli_rotates_and_waits_against_the_local_emulation(local: LocalAws) -> None:
+def test_python_m_secret_rotation_kit_cli_rotates_and_waits_against_the_local_emulation(local: LocalAws) -> None:
     arn = local.create("app/dev/hmac_key/subprocess", HMAC_VALUE, "rotate-hmac")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     completed = subprocess.run(
-        [sys.executable, "-m", "rotation_cli", "--endpoint-url", local.endpoint, "rotate", arn, "--wait"],
+        [sys.executable, "-m", "secret_rotation_kit.cli", "--endpoint-url", local.endpoint, "rotate", arn, "--wait"],
         capture_output=True, text=True, timeout=120, env=env, cwd=REPO, check=False,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from local_rotation import RotationDriver
-from rotation_client import (
+from secret_rotation_kit import (
     HmacKeyring,
     InvalidSignatureError,
     RotatingHmacKeyring,
@@ -214,13 +214,16 @@ def test_rotating_keyring_keeps_accepting_the_previous_key_and_drops_keys_two_ro
 ) -> None:
     arn = create_secret("app/test/hmac/rotating", {"key": "21" * 32})
     clock = FakeClock()
-    ring = RotatingHmacKeyring(SecretCache(secretsmanager, version_check_interval=10, clock=clock), arn)
+    cache = SecretCache(secretsmanager, version_check_interval=10, clock=clock)
+    ring = RotatingHmacKeyring(cache, arn)
     driver = RotationDriver(hmac_handler)
     signatures = [ring.sign(BODY)]
 
     for _ in range(3):
         driver.rotate(arn)
         clock.advance(11)
+        ring.keyring()  # due for a check: it runs in the background
+        assert cache.wait_for_refreshes()
         signatures.append(ring.sign(BODY))
         ring.verify(BODY, signatures[-1])
         ring.verify(BODY, signatures[-2])

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 
-from rotation_client.exceptions import RotationClientError
-from rotation_client.upstream import translate
+from secret_rotation_kit.exceptions import RotationClientError
+from secret_rotation_kit.upstream import translate
 
 T = TypeVar("T")
 TIMEOUTS = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})

@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rotation_client.snapshot import ALL_STAGES, AWSCURRENT
-from rotation_client.upstream import fetch_snapshot
+from secret_rotation_kit.snapshot import ALL_STAGES, AWSCURRENT
+from secret_rotation_kit.upstream import fetch_snapshot
 
 from .aws import Aws, CliError, call, describe, list_secrets, operator_errors, require_rotation
 from .inspect import (
