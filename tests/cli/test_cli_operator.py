@@ -296,8 +296,9 @@ def test_python_m_local_rotation_starts_an_emulation_the_cli_can_rotate_against(
     env = {**os.environ, "PYTHONPATH": str(REPO), "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "secret_rotation_kit.cli", "--endpoint-url", endpoint, "--region", "us-east-1"]
         return subprocess.run(
-            [sys.executable, "-m", "secret_rotation_kit.cli", "--endpoint-url", endpoint, "--region", "us-east-1", *args],
+            [*command, *args],
             capture_output=True, text=True, timeout=120, env=env, cwd=REPO, check=False,
         )  # fmt: skip
 
