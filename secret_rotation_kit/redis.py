@@ -154,11 +154,17 @@ class AsyncRotatingCredentialProvider(_StagedCredentials):
         return self.credentials(await self._cache.asnapshot(self._secret_id), AWSCURRENT)
 
     async def on_connect(self, connection: Any) -> None:
-        """``redis_connect_func`` for ``redis.asyncio``: as the threaded provider's, awaited."""
+        """``redis_connect_func`` for ``redis.asyncio``: as the threaded provider's, awaited.
+
+        redis.asyncio closes the socket when a reply is an error (a rejected AUTH included), so
+        the next attempt opens it again first (``_connect``: the connection's own socket setup).
+        """
         try:
             async for stage, credentials in async_credential_attempts(self._cache, self._secret_id, self.credentials):
                 self._attempt.set(credentials)
                 try:
+                    if not connection.is_connected:
+                        await connection._connect()
                     await connection.on_connect()
                 except AuthenticationError:
                     self._rejected(connection, stage)

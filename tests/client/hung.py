@@ -50,6 +50,10 @@ class HungListener:
         return self
 
     def __exit__(self, *_: object | TracebackType) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening and close every accepted connection: calls stuck on them fail now."""
         with contextlib.suppress(OSError):  # wakes accept(); some kernels refuse it on a listener
             self._socket.shutdown(socket.SHUT_RDWR)
         self._socket.close()
