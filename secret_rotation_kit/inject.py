@@ -11,12 +11,13 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar
 
 from .cache import SecretCache, Transform
 from .snapshot import AWSCURRENT
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _default: SecretCache | None = None
 _default_lock = threading.Lock()
@@ -41,7 +42,7 @@ def inject_secret(
     transform: Transform = None,
     max_age: float | None = None,
     cache: SecretCache | None = None,
-) -> Callable[[F], F]:
+) -> Callable[[Callable[P, R]], Callable[..., R]]:
     """Pass the secret as keyword argument ``into`` (unless the caller passes it).
 
     ``transform="json"`` passes the parsed object; ``max_age`` and ``stage`` as in
@@ -52,7 +53,7 @@ def inject_secret(
     def read(chosen: SecretCache) -> Any:
         return chosen.get(secret_id, stage, transform=transform, max_age=max_age)  # type: ignore[call-overload]
 
-    def decorate(function: F) -> F:
+    def decorate(function: Callable[P, R]) -> Callable[..., R]:
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -62,14 +63,14 @@ def inject_secret(
                     kwargs[into] = await chosen.aget(secret_id, stage, transform=transform, max_age=max_age)
                 return await function(*args, **kwargs)
 
-            return cast(F, async_wrapper)
+            return async_wrapper  # type: ignore[return-value] # R is the coroutine the function returns
 
         @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> R:
             if into not in kwargs:
                 kwargs[into] = read(cache or default_cache())
             return function(*args, **kwargs)
 
-        return cast(F, wrapper)
+        return wrapper
 
     return decorate
