@@ -71,14 +71,21 @@ __all__ = [
     "verify_webhook",
 ]
 
+# name -> (module, the extra that installs its driver)
 _LAZY = {
-    "PostgresConnectionFactory": ".postgres",
-    "RotatingCredentialProvider": ".redis",
-    "AsyncRotatingCredentialProvider": ".redis",
+    "PostgresConnectionFactory": (".postgres", "postgres"),
+    "RotatingCredentialProvider": (".redis", "redis"),
+    "AsyncRotatingCredentialProvider": (".redis", "redis"),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
+        module, extra = _LAZY[name]
+        try:
+            return getattr(import_module(module, __name__), name)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"{name} needs the {exc.name!r} package: pip install 'secret-rotation-kit[{extra}]'", name=exc.name
+            ) from None
     raise AttributeError(f"module 'secret_rotation_kit' has no attribute {name!r}")
