@@ -176,3 +176,28 @@ def test_a_call_in_flight_in_the_parent_at_fork_is_not_waited_for_by_the_child()
         assert cache.wait_for_refreshes()
 
     assert outcome == ("ok", FIRST)
+
+
+def test_a_partial_arn_without_the_random_suffix_is_the_same_secret(secretsmanager: Any) -> None:
+    """Secrets Manager appends a hyphen and six random characters to a secret's ARN and finds a
+    secret by its ARN without them; the identity check accepts exactly that, nothing looser."""
+    arn = secretsmanager.create_secret(Name="app/test/partial", SecretString=FIRST)["ARN"]
+    partial = arn[: -len("-AbCdEf")]
+    cache = SecretCache(secretsmanager)
+
+    assert cache.get(partial) == FIRST
+    with pytest.raises(SecretUnavailableError, match="answered about another secret"):
+        SecretCache(_Renamed(secretsmanager, arn)).get(partial[:-1])
+
+
+class _Renamed:
+    """Answers any id with the secret ``arn``: a response that does not match the request."""
+
+    def __init__(self, client: Any, arn: str) -> None:
+        self._client, self._arn = client, arn
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        return self._client.get_secret_value(**{**kwargs, "SecretId": self._arn})
+
+    def describe_secret(self, **kwargs: Any) -> Any:
+        return self._client.describe_secret(**{**kwargs, "SecretId": self._arn})
