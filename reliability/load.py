@@ -16,7 +16,7 @@ import multiprocessing
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from local_rotation import RotationDriver
@@ -24,6 +24,7 @@ from local_rotation import RotationDriver
 from .consumers import Consumer
 from .harness import KindHarness
 from .pacing import ClientsTooSlowError
+from .soak import SoakResult
 
 RECYCLE_EVERY = 4  # every fourth request drops its pooled connection: logins keep happening
 DEADLINE_S = 120.0
@@ -31,25 +32,16 @@ _FORK = multiprocessing.get_context("fork")
 
 
 @dataclass
-class LoadResult:
-    kind: str
-    threads: int
-    processes: int
-    threads_per_process: int
-    rotations: int = 0
-    rotation_failures: int = 0
-    requests: int = 0
-    failures: int = 0
-    failure_reasons: Counter[str] = field(default_factory=Counter)
-    duration_s: float = 0.0
+class LoadResult(SoakResult):
+    """A soak's counts, and the shape of the load that made them."""
+
+    threads: int = 0
+    processes: int = 0
+    threads_per_process: int = 0
 
     @property
     def clients(self) -> int:
         return self.threads + self.processes * self.threads_per_process
-
-    @property
-    def rotations_per_minute(self) -> float:
-        return 60 * self.rotations / self.duration_s if self.duration_s else 0.0
 
     @property
     def requests_per_second(self) -> float:
@@ -139,7 +131,7 @@ def load_soak(
     """Rotate ``rotations`` times under the load described in the module docstring."""
     from secret_rotation_kit import SecretCache
 
-    result = LoadResult(harness.kind, threads, processes, threads_per_process)
+    result = LoadResult(harness.kind, threads=threads, processes=processes, threads_per_process=threads_per_process)
     consumer = harness.consumer(SecretCache(client), secret_arn)
     consumer.request()  # the parent reads before forking, as a preloading server does
     pacer = SharedPacer(result.clients)

@@ -53,7 +53,11 @@ class _StagedCredentials(CredentialProvider):
         self._username_field = username_field
         self._password_field = password_field
         self.rejected_logins = 0
+        self._attempt = self._attempt_store()  # the credentials of the login in progress
         cache.watch(secret_id)
+
+    def _attempt_store(self) -> Any:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._secret_id!r}, password_field={self._password_field!r})"
@@ -82,16 +86,8 @@ class _StagedCredentials(CredentialProvider):
 class RotatingCredentialProvider(_StagedCredentials):
     """redis-py (threads); see the module docstring."""
 
-    def __init__(
-        self,
-        cache: Any,
-        secret_id: str,
-        *,
-        username_field: str | None = "username",
-        password_field: str = "password",  # noqa: S107 - a field name, not a password
-    ) -> None:
-        super().__init__(cache, secret_id, username_field=username_field, password_field=password_field)
-        self._attempt = threading.local()
+    def _attempt_store(self) -> Any:
+        return threading.local()  # per thread: each thread's connection has its own attempt
 
     def get_credentials(self) -> Credentials:
         """What redis-py sends with AUTH/HELLO: the attempt in progress, else AWSCURRENT."""
@@ -130,25 +126,16 @@ class RotatingCredentialProvider(_StagedCredentials):
 class AsyncRotatingCredentialProvider(_StagedCredentials):
     """redis.asyncio; see the module docstring."""
 
-    def __init__(
-        self,
-        cache: Any,
-        secret_id: str,
-        *,
-        username_field: str | None = "username",
-        password_field: str = "password",  # noqa: S107 - a field name, not a password
-    ) -> None:
-        super().__init__(cache, secret_id, username_field=username_field, password_field=password_field)
-        self._attempt: contextvars.ContextVar[Credentials | None] = contextvars.ContextVar(
-            f"secret_rotation_attempt_{id(self)}", default=None
-        )
+    def _attempt_store(self) -> Any:
+        # per task: connections opened concurrently on one thread each have their own attempt
+        return contextvars.ContextVar(f"secret_rotation_attempt_{id(self)}", default=None)
 
     def get_credentials(self) -> Credentials:
-        attempt = self._attempt.get()
+        attempt: Credentials | None = self._attempt.get()
         return attempt if attempt is not None else self.credentials(self._cache.snapshot(self._secret_id), AWSCURRENT)
 
     async def get_credentials_async(self) -> Credentials:
-        attempt = self._attempt.get()
+        attempt: Credentials | None = self._attempt.get()
         if attempt is not None:
             return attempt
         return self.credentials(await self._cache.asnapshot(self._secret_id), AWSCURRENT)

@@ -3,6 +3,7 @@ every call by API, can fail on demand, and can hold a read open until a conditio
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -13,6 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/test/fake-AbCdEf"
+NAME = "app/test/fake"
+FIRST = json.dumps({"key": "a1" * 32})
+SECOND = json.dumps({"key": "b2" * 32})
 
 
 def client_error(code: str, operation: str) -> ClientError:

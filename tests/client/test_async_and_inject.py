@@ -6,7 +6,6 @@ functions at every call; ``default_cache()`` is one cache per process."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -21,13 +20,9 @@ from secret_rotation_kit import (
     inject_secret,
 )
 from tests.client.app_loop import serve_through_rotations
-from tests.client.fakes import FakeClock, FakeSecretsManager
+from tests.client.fakes import FIRST, NAME, SECOND, FakeClock, FakeSecretsManager
 from tests.client.hung import HungListener, SwitchableClient
 from tests.plugins.valkey_fixtures import ValkeyTarget
-
-NAME = "app/test/fake"
-FIRST = json.dumps({"key": "a1" * 32})
-SECOND = json.dumps({"key": "b2" * 32})
 
 
 def test_aget_of_a_fresh_value_and_a_slow_read_that_leaves_the_event_loop_running() -> None:

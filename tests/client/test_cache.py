@@ -28,22 +28,8 @@ from secret_rotation_kit import (
     SecretNotFoundError,
     SecretUnavailableError,
 )
-from tests.client.fakes import FakeClock, FakeSecretsManager, client_error
+from tests.client.fakes import FIRST, NAME, SECOND, FakeClock, FakeSecretsManager, client_error
 from tests.conftest import SecretFactory, stage_value
-
-NAME = "app/test/fake"
-FIRST = json.dumps({"key": "a1" * 32})
-SECOND = json.dumps({"key": "b2" * 32})
-
-
-@pytest.fixture
-def fake() -> FakeSecretsManager:
-    return FakeSecretsManager(NAME, FIRST)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def make_cache(fake: FakeSecretsManager, clock: FakeClock, **options: Any) -> SecretCache:

@@ -24,24 +24,11 @@ from secret_rotation_kit import (
     SecretNotFoundError,
     SecretUnavailableError,
 )
-from tests.client.fakes import FakeClock, FakeSecretsManager, client_error
+from tests.client.fakes import FIRST, NAME, SECOND, FakeClock, FakeSecretsManager, client_error
 from tests.client.hung import HungListener, SwitchableClient
 from tests.conftest import SecretFactory
 
-NAME = "app/test/fake"
-FIRST = json.dumps({"key": "a1" * 32})
-SECOND = json.dumps({"key": "b2" * 32})
 READERS = 16
-
-
-@pytest.fixture
-def fake() -> FakeSecretsManager:
-    return FakeSecretsManager(NAME, FIRST)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def readers_at_once(count: int, read: Any) -> tuple[list[Any], list[threading.Thread]]:

@@ -17,12 +17,10 @@ import pytest
 
 from local_rotation.server import LOOPBACK
 from secret_rotation_kit import SecretCache, SecretUnavailableError
-from tests.client.fakes import FakeClock, FakeSecretsManager
+from tests.client.fakes import FIRST, NAME, FakeClock, FakeSecretsManager
 
 FORK = multiprocessing.get_context("fork")
 JOIN_S = 30
-NAME = "app/test/fake"
-FIRST = json.dumps({"key": "a1" * 32})
 
 
 class _SecretsManagerHandler(BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ from secret_rotation_kit import (
     RotatingHmacKeyring,
     SecretCache,
 )
-from secret_rotation_kit.cli.inspect import Version
+from secret_rotation_kit.cli.inspect import Version, digest_key, keyed_digest
 from tests.conftest import SecretFactory
 
 PASSWORD = "pw-that-must-never-show-0123456789"
@@ -85,7 +85,7 @@ def everything(secretsmanager: Any, create_secret: SecretFactory) -> list[Any]:
         ring.keyring(),
         HmacKeyring.from_snapshot(snapshot),
         HmacKeyring.from_hex([KEY]),
-        Version("v1", ("AWSCURRENT",), None, json.dumps({"key": KEY})),
+        Version("v1", ("AWSCURRENT",), None, keyed_digest(digest_key(), json.dumps({"key": KEY}))),
     ]
     provider.get_credentials()  # leaves its attempt state behind, as after a connection
     return objects
