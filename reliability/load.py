@@ -19,12 +19,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from local_rotation import RotationDriver
-
 from .consumers import Consumer
 from .harness import KindHarness
 from .pacing import ClientsTooSlowError
-from .soak import SoakResult
+from .soak import SoakResult, rotate_paced
 
 RECYCLE_EVERY = 4  # every fourth request drops its pooled connection: logins keep happening
 DEADLINE_S = 120.0
@@ -148,13 +146,8 @@ def load_soak(
     for worker in workers:
         worker.start()
     local_threads = _threads(consumer, pacer, 0, threads, stop)
-    driver = RotationDriver(harness.handler)
     try:
-        for _ in range(rotations):
-            report = driver.rotate(secret_arn, raise_on_failure=False)
-            result.rotations += 1
-            result.rotation_failures += 0 if report.succeeded else 1
-            pacer.rotation_finished()
+        rotate_paced(harness, secret_arn, rotations, result, pacer.rotation_finished)
     finally:
         stop.set()
         for thread in local_threads:

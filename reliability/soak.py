@@ -78,19 +78,27 @@ def soak(
     started = time.perf_counter()
     for thread in threads:
         thread.start()
-    driver = RotationDriver(harness.handler)
     try:
-        for _ in range(rotations):
-            report = driver.rotate(secret_arn, raise_on_failure=False)
-            result.rotations += 1
-            result.rotation_failures += 0 if report.succeeded else 1
-            pacer.rotation_finished()
+        rotate_paced(harness, secret_arn, rotations, result, pacer.rotation_finished)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def rotate_paced(
+    harness: KindHarness, secret_arn: str, rotations: int, result: SoakResult, paced: Callable[[], None]
+) -> None:
+    """Rotate ``rotations`` times, counting each outcome in ``result``; ``paced`` waits after
+    each until the clients have caught up."""
+    driver = RotationDriver(harness.handler)
+    for _ in range(rotations):
+        report = driver.rotate(secret_arn, raise_on_failure=False)
+        result.rotations += 1
+        result.rotation_failures += 0 if report.succeeded else 1
+        paced()
 
 
 def library_soak(harness: KindHarness, client: Any, secret_arn: str, *, rotations: int, workers: int = 2) -> SoakResult:

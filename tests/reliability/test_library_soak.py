@@ -24,7 +24,7 @@ from reliability.soak import library_soak
 from tests.plugins.leak_guard import LeakGuard
 
 ROTATIONS = 20
-LOAD_ROTATIONS = 5
+LOAD_ROTATIONS = 3
 
 
 def test_through_the_library_no_single_user_postgres_request_fails_while_the_secret_rotates_twenty_times(
