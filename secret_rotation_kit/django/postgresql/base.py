@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg2
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 from django.db.backends.postgresql import base
@@ -98,7 +97,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             address = f"PostgreSQL at {credentials['host']}:{credentials['port']}"
             try:
                 connection = super().get_new_connection(RedactedDict({**conn_params, **credentials}))
-            except psycopg2.OperationalError as exc:
+            except self.Database.OperationalError as exc:  # the driver Django chose (psycopg2 here)
                 if not rejected(exc):
                     raise
                 self.rotation_stats.rejected_logins += 1
