@@ -9,7 +9,7 @@ import boto3
 from demo.console import heading, step_durations, verdict
 from lambdas.hmac_key.handler import lambda_handler
 from local_rotation import RotationDriver, format_version_table, version_rows
-from rotation_client import HmacKeyring, InvalidSignatureError
+from secret_rotation_kit import HmacKeyring, InvalidSignatureError
 
 SECRET_NAME = "demo/local/hmac/webhook"  # noqa: S105 - a name, not a value
 ROTATIONS = 3

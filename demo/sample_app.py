@@ -1,10 +1,10 @@
 """A sample application that keeps working while an operator rotates its secrets.
 
-The app reads three secrets only through ``rotation_client``: a PostgreSQL password
+The app reads three secrets only through ``secret_rotation_kit``: a PostgreSQL password
 (``PostgresConnectionFactory``, alternating users), a Valkey AUTH token (``RotatingCredentialProvider``,
 ElastiCache AUTH token with its control plane emulated and a real node), and an HMAC webhook
 key (``RotatingHmacKeyring`` + ``verify_webhook``). Three worker threads serve requests while the
-operator CLI, run as a separate process (``python -m rotation_cli ... rotate --all --wait``), starts
+operator CLI, run as a separate process (``python -m secret_rotation_kit.cli ... rotate --all --wait``), starts
 rotations through the emulated RotateSecret API, which runs the real rotation functions in
 the background as Secrets Manager would. Every request's outcome is counted: the section
 passes when none failed.
@@ -33,9 +33,9 @@ from local_rotation.service_hook import register_rotation_function, unregister_r
 from local_servers.elasticache import elasticache_emulation
 from local_servers.postgres import PostgresServer
 from local_servers.valkey import ValkeyServer
-from rotation_client import HmacKeyring, RotatingHmacKeyring, SecretCache, signature_headers, verify_webhook
-from rotation_client.postgres import PostgresConnectionFactory
-from rotation_client.redis import RotatingCredentialProvider
+from secret_rotation_kit import HmacKeyring, RotatingHmacKeyring, SecretCache, signature_headers, verify_webhook
+from secret_rotation_kit.postgres import PostgresConnectionFactory
+from secret_rotation_kit.redis import RotatingCredentialProvider
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 3
@@ -159,14 +159,14 @@ def _cli(*args: str) -> tuple[int, str]:
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     completed = subprocess.run(
-        [sys.executable, "-m", "rotation_cli", "--endpoint-url", endpoint, *args],
+        [sys.executable, "-m", "secret_rotation_kit.cli", "--endpoint-url", endpoint, *args],
         capture_output=True, text=True, timeout=300, env=env, cwd=REPO, check=False,
     )  # fmt: skip
     return completed.returncode, completed.stdout + completed.stderr
 
 
 def run() -> bool:
-    heading("Sample app: PostgreSQL, a Valkey AUTH token and an HMAC key through rotation_client, during rotations")
+    heading("Sample app: PostgreSQL, a Valkey AUTH token and an HMAC key through secret_rotation_kit, during rotations")
     client = boto3.client("secretsmanager")
     first_token = secrets.token_hex(16)
     elasticache = boto3.client("elasticache")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError, ReadTimeoutError
+
+if TYPE_CHECKING:
+    from .consumers import Consumer
 
 Handler = Callable[[dict[str, Any], Any], Any]
 FaultMode = Literal["error", "timeout"]
@@ -64,6 +67,10 @@ class KindHarness(ABC):
     def client_request(self, client: Any, secret_arn: str) -> None:
         """One application request the way a client does it during a rotation: read AWSCURRENT,
         use it against the target; raise on failure."""
+
+    def consumer(self, cache: Any, secret_arn: str) -> Consumer:
+        """The application side through the consumer library (``reliability.consumers``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no consumer")
 
     def log_paths(self) -> list[str]:
         """Server logs of the kind's targets, for the leak scan; none by default."""

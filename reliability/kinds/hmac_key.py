@@ -10,8 +10,9 @@ import secrets
 from typing import Any
 
 from lambdas.hmac_key.handler import lambda_handler
+from reliability.consumers import Consumer, HmacConsumer, cache_client
 from reliability.harness import KindHarness
-from rotation_client import HmacKeyring, InvalidSignatureError
+from secret_rotation_kit import HmacKeyring, InvalidSignatureError
 
 BODY = b'{"event":"soak"}'
 
@@ -31,6 +32,9 @@ class HmacKeyHarness(KindHarness):
         except InvalidSignatureError:
             return False
         return True
+
+    def consumer(self, cache: Any, secret_arn: str) -> Consumer:
+        return HmacConsumer(cache, secret_arn, cache_client(cache))
 
     def client_request(self, client: Any, secret_arn: str) -> None:
         sender = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])

@@ -13,6 +13,7 @@ import psycopg2
 from lambdas.postgres_alternating.handler import lambda_handler as alternating_handler
 from lambdas.postgres_single.handler import lambda_handler as single_handler
 from local_servers.postgres import PostgresServer
+from reliability.consumers import Consumer, PostgresConsumer
 from reliability.harness import FaultMode, KindHarness
 
 
@@ -58,6 +59,9 @@ class PostgresHarness(KindHarness):
                 cursor.execute("SELECT 1")
         finally:
             connection.close()
+
+    def consumer(self, cache: Any, secret_arn: str) -> Consumer:
+        return PostgresConsumer(cache, secret_arn)
 
     def orphans(self, client: Any, secret_arn: str) -> list[str]:
         problems = super().orphans(client, secret_arn)

@@ -16,6 +16,7 @@ from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.valkey_acl.handler import lambda_handler as acl_handler
 from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
 from local_servers.valkey import ValkeyServer
+from reliability.consumers import Consumer, ValkeyConsumer
 from reliability.harness import FaultMode, KindHarness
 
 
@@ -34,6 +35,9 @@ class _ValkeyHarness(KindHarness):
                 connection.ping()
             finally:
                 connection.close()
+
+    def consumer(self, cache: Any, secret_arn: str) -> Consumer:
+        return ValkeyConsumer(cache, secret_arn, [(node.host, node.port) for node in self.nodes], auth_token=False)
 
     def orphans(self, client: Any, secret_arn: str) -> list[str]:
         problems = super().orphans(client, secret_arn)
@@ -170,6 +174,10 @@ class ElastiCacheAuthTokenHarness(_ValkeyHarness):
             connection.ping()
         finally:
             connection.close()
+
+    def consumer(self, cache: Any, secret_arn: str) -> Consumer:
+        node = self._nodes_by_secret[secret_arn]
+        return ValkeyConsumer(cache, secret_arn, [(node.host, node.port)], auth_token=True)
 
     def orphans(self, client: Any, secret_arn: str) -> list[str]:
         problems = KindHarness.orphans(self, client, secret_arn)

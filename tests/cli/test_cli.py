@@ -1,8 +1,10 @@
 """The operator CLI through typer's CliRunner (and once as a subprocess) against the local
-emulation over HTTP: moto's server with the RotateSecret hook, real PostgreSQL and Valkey."""
+emulation over HTTP: moto's server with the RotateSecret hook, real PostgreSQL and Valkey.
+CliRunner's stdout is not a terminal, so tables come out as tab-separated lines."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -15,8 +17,7 @@ from typer.testing import CliRunner, Result
 from local_servers.blackhole import dead_port
 from local_servers.postgres import PostgresServer
 from local_servers.valkey import ValkeyServer
-from rotation_cli.inspect import fingerprint
-from rotation_cli.main import app
+from secret_rotation_kit.cli.main import app
 from tests.cli.conftest import BROKEN_MESSAGE, LocalAws
 from tests.plugins.leak_guard import LeakGuard
 from tests.plugins.postgres_fixtures import make_target
@@ -131,23 +132,24 @@ def test_missing_aws_credentials_exit_2_saying_how_to_provide_them(tmp_path: Pat
 # --- status and history -------------------------------------------------------------------------------
 
 
-def test_status_shows_kind_schedule_dates_and_stage_fingerprints_but_never_a_value(local: LocalAws) -> None:
+def test_status_shows_kind_schedule_dates_and_staged_version_ids_but_never_a_value(local: LocalAws) -> None:
     arn = local.create("app/dev/hmac_key/status", HMAC_VALUE, "rotate-hmac")
     local.create("app/prod/hmac_key/hidden", {"key": "9e" * 32})
     assert cli(local, "rotate", arn, "--wait").exit_code == 0
-    current = local.client.get_secret_value(SecretId=arn)["SecretString"]
-    previous = local.client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"]
+    current = local.client.get_secret_value(SecretId=arn)
+    previous = local.client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")
 
     result = cli(local, "status", "--env", "dev")
 
     assert result.exit_code == 0
-    row = next(line for line in result.output.splitlines() if "app/dev/hmac_key/status" in line)
-    for expected in ("hmac_key", " on ", "rate(4 hours)", "UTC", f"AWSCURRENT {fingerprint(current)}"):
-        assert expected in row
-    assert f"AWSPREVIOUS {fingerprint(previous)}" in result.output
+    row = next(line for line in result.output.splitlines() if "app/dev/hmac_key/status" in line).split("\t")
+    assert row[1:5] == ["hmac_key", "on", "rate(4 hours)", row[4]]
+    assert row[4].endswith("UTC")
+    assert f"AWSCURRENT {current['VersionId']}" in row[7]
+    assert f"AWSPREVIOUS {previous['VersionId']}" in row[7]
     assert "app/prod/hmac_key/hidden" not in result.output
-    assert json.loads(current)["key"] not in result.output
-    assert json.loads(previous)["key"] not in result.output
+    assert json.loads(current["SecretString"])["key"] not in result.output
+    assert json.loads(previous["SecretString"])["key"] not in result.output
 
 
 def test_status_flags_a_secret_whose_next_rotation_date_has_passed_as_overdue(local: LocalAws) -> None:
@@ -163,7 +165,7 @@ def test_status_flags_a_secret_whose_next_rotation_date_has_passed_as_overdue(lo
     assert "OVERDUE" in row
 
 
-def test_history_lists_every_version_with_stages_dates_and_fingerprints(local: LocalAws) -> None:
+def test_history_lists_every_version_with_stages_and_dates_and_no_digest_unless_asked(local: LocalAws) -> None:
     arn = local.create("app/dev/hmac_key/history", HMAC_VALUE, "rotate-hmac")
     for _ in range(3):
         assert cli(local, "rotate", arn, "--wait").exit_code == 0
@@ -173,11 +175,12 @@ def test_history_lists_every_version_with_stages_dates_and_fingerprints(local: L
     assert result.exit_code == 0
     versions = local.client.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
     assert len(versions) == 4
+    assert result.output.splitlines()[1] == "version\tstages\tcreated"
     for version in versions:
         text = local.client.get_secret_value(SecretId=arn, VersionId=version["VersionId"])["SecretString"]
-        line = next(line for line in result.output.splitlines() if version["VersionId"] in line)
-        assert fingerprint(text) in line
+        assert any(line.startswith(version["VersionId"] + "\t") for line in result.output.splitlines())
         assert json.loads(text)["key"] not in result.output
+        assert hashlib.sha256(text.encode()).hexdigest()[:12] not in result.output
     assert result.output.count("AWSCURRENT") == 1
     assert result.output.count("AWSPREVIOUS") == 1
 
@@ -205,8 +208,8 @@ def test_verify_alternating_postgres_after_a_rotation_reports_current_and_previo
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "postgres_alternating" in result.output
-    assert "works" in next(line for line in lines if line.startswith("│ AWSCURRENT"))
-    assert "works" in next(line for line in lines if line.startswith("│ AWSPREVIOUS"))
+    assert next(line for line in lines if line.startswith("AWSCURRENT\t")).split("\t")[2] == "works"
+    assert next(line for line in lines if line.startswith("AWSPREVIOUS\t")).split("\t")[2] == "works"
     assert f"role '{target.role}_clone' logs in" in result.output
 
 
@@ -221,7 +224,7 @@ def test_verify_single_user_postgres_reports_the_previous_password_rejected_as_e
     result = cli(local, "verify", arn)
 
     assert result.exit_code == 0
-    previous = next(line for line in result.output.splitlines() if line.startswith("│ AWSPREVIOUS"))
+    previous = next(line for line in result.output.splitlines() if line.startswith("AWSPREVIOUS\t"))
     assert "REJECTED (expected: single user)" in previous
 
 
@@ -241,7 +244,7 @@ def test_verify_valkey_checks_every_node_and_exits_1_when_awscurrent_is_rejected
     assert ok.exit_code == 0
     assert all(f"{node.host}:{node.port} accepts" in ok.output for node in valkey_nodes)
     assert broken.exit_code == 1
-    assert "REJECTED" in next(line for line in broken.output.splitlines() if line.startswith("│ AWSCURRENT"))
+    assert "REJECTED" in next(line for line in broken.output.splitlines() if line.startswith("AWSCURRENT\t"))
 
 
 def test_verify_of_an_unknown_secret_exits_2(local: LocalAws) -> None:
@@ -254,12 +257,12 @@ def test_verify_of_an_unknown_secret_exits_2(local: LocalAws) -> None:
 # --- as a subprocess ------------------------------------------------------------------------------------
 
 
-def test_python_m_rotation_cli_rotates_and_waits_against_the_local_emulation(local: LocalAws) -> None:
+def test_python_m_secret_rotation_kit_cli_rotates_and_waits_against_the_local_emulation(local: LocalAws) -> None:
     arn = local.create("app/dev/hmac_key/subprocess", HMAC_VALUE, "rotate-hmac")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     completed = subprocess.run(
-        [sys.executable, "-m", "rotation_cli", "--endpoint-url", local.endpoint, "rotate", arn, "--wait"],
+        [sys.executable, "-m", "secret_rotation_kit.cli", "--endpoint-url", local.endpoint, "rotate", arn, "--wait"],
         capture_output=True, text=True, timeout=120, env=env, cwd=REPO, check=False,
     )  # fmt: skip
 

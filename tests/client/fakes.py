@@ -3,6 +3,7 @@ every call by API, can fail on demand, and can hold a read open until a conditio
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -13,6 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/test/fake-AbCdEf"
+NAME = "app/test/fake"
+FIRST = json.dumps({"key": "a1" * 32})
+SECOND = json.dumps({"key": "b2" * 32})
 
 
 def client_error(code: str, operation: str) -> ClientError:
@@ -47,6 +51,10 @@ class FakeSecretsManager:
         self.failure: Exception | None = None
         self.hold_reads_until: Callable[[], bool] | None = None
         self.between_describe_and_read: Callable[[], object] | None = None
+        self.gate: threading.Event | None = None  # when set, every call waits for it before answering
+        self.call_started = threading.Event()
+        self.answer_as: str | None = None  # answer with another secret's Name/ARN (a mixed-up connection)
+        self.deleted = False  # scheduled for deletion: DescribeSecret shows DeletedDate
         self._lock = threading.Lock()
         self.put(first_value, "AWSCURRENT")
 
@@ -69,10 +77,21 @@ class FakeSecretsManager:
 
     # --- the two APIs the cache uses ------------------------------------------------------------------
     def _check(self, secret_id: str, operation: str) -> None:
+        self.call_started.set()
+        if self.gate is not None:
+            assert self.gate.wait(timeout=30), "the test never opened the gate"
         if self.failure is not None:
             raise self.failure
         if secret_id not in (self.name, ARN):
             raise client_error("ResourceNotFoundException", operation)
+        if self.deleted and operation == "GetSecretValue":
+            raise ClientError(
+                {"Error": {"Code": "InvalidRequestException", "Message": "You can't perform this operation on the "
+                           "secret because it was marked for deletion."}}, operation)  # fmt: skip
+
+    def _identity(self) -> dict[str, str]:
+        name = self.answer_as or self.name
+        return {"ARN": ARN.replace(self.name, name), "Name": name}
 
     def describe_secret(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's parameter names
         self.calls["DescribeSecret"] += 1
@@ -83,7 +102,10 @@ class FakeSecretsManager:
                 by_version.setdefault(version, []).append(stage)
         if self.between_describe_and_read is not None:
             self.between_describe_and_read()
-        return {"ARN": ARN, "Name": self.name, "VersionIdsToStages": by_version}
+        described: dict[str, Any] = {**self._identity(), "VersionIdsToStages": by_version}
+        if self.deleted:
+            described["DeletedDate"] = time.time()
+        return described
 
     def get_secret_value(
         self,
@@ -104,4 +126,4 @@ class FakeSecretsManager:
         if version is None or value is None:
             raise client_error("ResourceNotFoundException", "GetSecretValue")
         stages = [stage for stage, labelled in self.labels.items() if labelled == version]
-        return {"ARN": ARN, "Name": self.name, "VersionId": version, "VersionStages": stages, "SecretString": value}
+        return {**self._identity(), "VersionId": version, "VersionStages": stages, "SecretString": value}

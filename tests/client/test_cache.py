@@ -1,5 +1,6 @@
-"""SecretCache: lock-free reads, single-flight refresh, early refresh after a rotation,
-stale-on-error with a bound, consistent stage snapshots, and clear errors on bad input.
+"""SecretCache: lock-free reads, single-flight refresh, refresh ahead, early refresh after a
+rotation, stale-on-error with an exact bound, deleted secrets, consistent stage snapshots,
+and clear errors on bad input.
 
 Most tests use a counted fake Secrets Manager (tests/client/fakes.py) and a hand-moved
 clock, so "how many calls" and "when" are exact; the moto tests check the same behaviour
@@ -20,29 +21,15 @@ from botocore.stub import Stubber
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from local_rotation import RotationDriver
-from rotation_client import (
+from secret_rotation_kit import (
     AwsCredentialsError,
     SecretCache,
     SecretFormatError,
     SecretNotFoundError,
     SecretUnavailableError,
 )
-from tests.client.fakes import FakeClock, FakeSecretsManager, client_error
+from tests.client.fakes import FIRST, NAME, SECOND, FakeClock, FakeSecretsManager, client_error
 from tests.conftest import SecretFactory, stage_value
-
-NAME = "app/test/fake"
-FIRST = json.dumps({"key": "a1" * 32})
-SECOND = json.dumps({"key": "b2" * 32})
-
-
-@pytest.fixture
-def fake() -> FakeSecretsManager:
-    return FakeSecretsManager(NAME, FIRST)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def make_cache(fake: FakeSecretsManager, clock: FakeClock, **options: Any) -> SecretCache:
@@ -66,10 +53,11 @@ def test_fresh_reads_are_served_from_memory_without_calls_and_without_copies(
 def test_64_threads_finding_an_entry_expired_make_exactly_one_upstream_call(
     fake: FakeSecretsManager, clock: FakeClock
 ) -> None:
-    """All 64 readers pass the (lock-free) freshness check and find the entry expired before
-    the first refresh may finish: the fake holds the read open until the clock has been read
-    by every reader. Single flight means 63 of them wait for that one read."""
-    cache = make_cache(fake, clock)
+    """All 64 readers pass the (lock-free) freshness check and find the entry expired (with
+    max_stale=0 nothing is servable past the ttl) before the first refresh may finish: the fake
+    holds the read open until the clock has been read by every reader. Single flight means 63
+    of them wait for that one read."""
+    cache = make_cache(fake, clock, max_stale=0)
     cache.get(NAME)
     fake.rotate(SECOND)
     clock.advance(301)  # past ttl: a full read is due
@@ -103,8 +91,11 @@ def test_a_rotation_is_picked_up_at_the_next_version_check_before_the_ttl(
     fake.rotate(SECOND)
 
     clock.advance(31)  # past the version check interval, far before the ttl
+    at_once = cache.get(NAME)  # still valid: served at once while one thread checks
+    assert cache.wait_for_refreshes()
     value = cache.get(NAME)
 
+    assert at_once == FIRST
     assert value == SECOND
     assert fake.calls == {"GetSecretValue": 2, "DescribeSecret": 1}
     assert (cache.stats.version_checks, cache.stats.full_reads) == (1, 2)
@@ -119,6 +110,7 @@ def test_an_unchanged_secret_costs_one_describe_per_check_interval_and_no_read(
     for _ in range(5):
         clock.advance(31)
         assert cache.get(NAME) == FIRST
+        assert cache.wait_for_refreshes()
 
     assert fake.calls == {"GetSecretValue": 1, "DescribeSecret": 5}
 
@@ -131,8 +123,9 @@ def test_a_failed_refresh_serves_the_last_good_value_logs_why_and_retries_later(
     fake.failure = EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
     clock.advance(301)
 
-    with caplog.at_level(logging.WARNING, logger="rotation_client"):
+    with caplog.at_level(logging.WARNING, logger="secret_rotation_kit"):
         served = cache.get(NAME)
+        assert cache.wait_for_refreshes()
     calls_after_failure = fake.calls.total()
     clock.advance(2)  # within retry_interval: no new attempt
     again = cache.get(NAME)
@@ -155,8 +148,9 @@ def test_a_stale_value_is_served_for_at_most_max_stale_past_its_expiry_then_read
     fake.failure = client_error("InternalServiceError", "GetSecretValue")
     clock.advance(300 + 59)
     assert cache.get(NAME) == FIRST
+    assert cache.wait_for_refreshes()
 
-    clock.advance(2)  # now past ttl + max_stale since the value was last confirmed
+    clock.advance(2)  # now past ttl + max_stale since the value was read
     with pytest.raises(SecretUnavailableError, match=r"GetSecretValue on secret 'app/test/fake' failed"):
         cache.get(NAME)
 
@@ -167,10 +161,13 @@ def test_recovery_after_an_outage_returns_the_new_value(fake: FakeSecretsManager
     fake.failure = client_error("ThrottlingException", "DescribeSecret")
     clock.advance(31)
     assert cache.get(NAME) == FIRST
+    assert cache.wait_for_refreshes()
     fake.failure = None
     fake.rotate(SECOND)
 
     clock.advance(6)  # past retry_interval
+    cache.get(NAME)
+    assert cache.wait_for_refreshes()
 
     assert cache.get(NAME) == SECOND
 
@@ -230,7 +227,7 @@ def test_get_of_a_previous_stage_watches_it_on_request(fake: FakeSecretsManager,
 # --- bad input -------------------------------------------------------------------------------------------
 
 
-def test_an_unknown_secret_raises_secret_not_found_naming_it_and_caches_nothing(
+def test_an_unknown_secret_raises_secret_not_found_naming_it_and_the_failure_is_remembered_only_for_the_backoff(
     fake: FakeSecretsManager, clock: FakeClock
 ) -> None:
     cache = make_cache(fake, clock)
@@ -238,8 +235,13 @@ def test_an_unknown_secret_raises_secret_not_found_naming_it_and_caches_nothing(
     with pytest.raises(SecretNotFoundError, match=r"secret 'app/test/missing' was not found"):
         cache.get("app/test/missing")
     with pytest.raises(SecretNotFoundError):
+        cache.get("app/test/missing")  # within retry_interval: the remembered failure answers
+    calls_within_backoff = fake.calls.total()
+    clock.advance(6)
+    with pytest.raises(SecretNotFoundError):
         cache.get("app/test/missing")
 
+    assert calls_within_backoff == 1
     assert fake.calls == {"GetSecretValue": 2}  # a failure is never cached as a value
 
 
@@ -328,6 +330,8 @@ def test_with_moto_a_snapshot_follows_real_rotations_at_the_version_check(
     RotationDriver(hmac_handler).rotate(arn)
     unchanged = cache.snapshot(arn)
     clock.advance(31)
+    cache.snapshot(arn)  # due for a check: served at once, checked in the background
+    assert cache.wait_for_refreshes()
     after = cache.snapshot(arn)
 
     assert unchanged is before

@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from local_rotation import RotationDriver
-from rotation_client import (
+from secret_rotation_kit import (
     HmacKeyring,
     InvalidSignatureError,
     RotatingHmacKeyring,
@@ -214,13 +214,16 @@ def test_rotating_keyring_keeps_accepting_the_previous_key_and_drops_keys_two_ro
 ) -> None:
     arn = create_secret("app/test/hmac/rotating", {"key": "21" * 32})
     clock = FakeClock()
-    ring = RotatingHmacKeyring(SecretCache(secretsmanager, version_check_interval=10, clock=clock), arn)
+    cache = SecretCache(secretsmanager, version_check_interval=10, clock=clock)
+    ring = RotatingHmacKeyring(cache, arn)
     driver = RotationDriver(hmac_handler)
     signatures = [ring.sign(BODY)]
 
     for _ in range(3):
         driver.rotate(arn)
         clock.advance(11)
+        ring.keyring()  # due for a check: it runs in the background
+        assert cache.wait_for_refreshes()
         signatures.append(ring.sign(BODY))
         ring.verify(BODY, signatures[-1])
         ring.verify(BODY, signatures[-2])
@@ -267,3 +270,78 @@ def test_an_app_loop_verifying_webhooks_keeps_serving_through_20_rotations(
 
     assert result.failures == []
     assert 0 < cache.stats.forced_refreshes <= 20
+
+
+# --- issue 15, defect 4: the keyring must not fail closed -------------------------------------------------
+
+
+def _snapshot_with(pending: str) -> Any:
+    from secret_rotation_kit import SecretSnapshot
+
+    return SecretSnapshot(
+        secret_id="app/test/hmac/bad-pending",
+        arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:app/test/hmac/bad-pending-AbCdEf",
+        labels={"AWSCURRENT": "v2", "AWSPREVIOUS": "v1", "AWSPENDING": "v3"},
+        strings={
+            "AWSCURRENT": json.dumps({"key": CURRENT.hex()}),
+            "AWSPREVIOUS": json.dumps({"key": PREVIOUS.hex()}),
+            "AWSPENDING": pending,
+        },
+        fetched_at=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "pending",
+    ["not json at all", json.dumps({"other": "field"}), json.dumps({"key": "zz-not-hex"}), json.dumps({"key": 7})],
+    ids=["not-json", "field-missing", "not-hex", "not-a-string"],
+)
+def test_a_malformed_non_current_stage_is_skipped_and_awscurrent_still_signs_and_verifies(
+    pending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    keyring = HmacKeyring.from_snapshot(_snapshot_with(pending))
+
+    assert keyring.sign(BODY) == signed(CURRENT)
+    keyring.verify(BODY, signed(CURRENT))
+    keyring.verify(BODY, signed(PREVIOUS))
+    assert keyring.keys == (CURRENT, PREVIOUS)
+    assert "AWSPENDING is not accepted for verification" in caplog.text
+
+
+def test_a_malformed_awscurrent_still_raises_naming_the_stage_and_field() -> None:
+    from secret_rotation_kit import SecretSnapshot
+
+    broken = SecretSnapshot("app/x", "arn:x", {"AWSCURRENT": "v1"}, {"AWSCURRENT": json.dumps({"key": "zz"})}, 0.0)
+
+    with pytest.raises(SecretFormatError, match=r"at AWSCURRENT: field 'key' must be an even number of hex"):
+        HmacKeyring.from_snapshot(broken)
+
+
+def test_a_forged_key_id_during_a_secrets_manager_outage_is_rejected_not_an_error(
+    secretsmanager: Any, create_secret: SecretFactory
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from tests.client.hung import SwitchableClient
+
+    arn = create_secret("app/test/hmac/outage", {"key": "41" * 32})
+    client = SwitchableClient(secretsmanager)
+    receiver = RotatingHmacKeyring(SecretCache(client, clock=FakeClock()), arn)
+    genuine = receiver.sign(BODY, with_key_id=True)
+
+    class Down:
+        def get_secret_value(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+        describe_secret = get_secret_value
+
+    client.current = Down()
+
+    with pytest.raises(InvalidSignatureError, match="names a key id that is not accepted"):
+        receiver.verify(BODY, HmacKeyring(keys=(STRANGER,)).sign(BODY, with_key_id=True))
+    receiver.verify(BODY, genuine)  # the known key keeps working through the outage
+
+
+@pytest.mark.parametrize("scheme", ["sha256=", "SHA256=", "Sha256="])
+def test_webhook_header_schemes_are_compared_case_insensitively(keyring: HmacKeyring, scheme: str) -> None:
+    verify_webhook(keyring, BODY, {"X-Signature": scheme + signed(CURRENT)})

@@ -14,14 +14,14 @@ from lambdas.postgres_single.handler import lambda_handler as single_handler
 from local_rotation import RotationDriver
 from local_servers.blackhole import dead_port
 from local_servers.postgres import PostgresServer
-from rotation_client import (
+from secret_rotation_kit import (
     CredentialsRejectedError,
     SecretCache,
     SecretFormatError,
     SecretNotFoundError,
     TargetConnectionError,
 )
-from rotation_client.postgres import PostgresConnectionFactory
+from secret_rotation_kit.postgres import PostgresConnectionFactory
 from tests.client.app_loop import serve_through_rotations
 from tests.client.fakes import FakeClock
 from tests.conftest import stage_value

@@ -12,8 +12,8 @@ import pytest
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.valkey_acl.handler import lambda_handler as acl_handler
 from local_rotation import RotationDriver
-from rotation_client import CredentialsRejectedError, SecretCache, SecretFormatError, SecretNotFoundError
-from rotation_client.redis import RotatingCredentialProvider
+from secret_rotation_kit import CredentialsRejectedError, SecretCache, SecretFormatError, SecretNotFoundError
+from secret_rotation_kit.redis import RotatingCredentialProvider
 from tests.client.app_loop import serve_through_rotations
 from tests.client.fakes import FakeClock
 from tests.conftest import stage_value

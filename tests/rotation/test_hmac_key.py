@@ -20,7 +20,7 @@ from lambdas.rotation import (
     VersionNotPendingError,
 )
 from local_rotation import RotationDriver, stage_empty_pending_version
-from rotation_client import HmacKeyring, InvalidSignatureError
+from secret_rotation_kit import HmacKeyring, InvalidSignatureError
 from tests.conftest import SecretFactory, stage_value, stages_by_version
 
 NAME = "app/dev/hmac/webhook"

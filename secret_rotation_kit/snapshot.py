@@ -2,15 +2,16 @@
 AWSPREVIOUS and AWSPENDING) as they were labelled at one instant.
 
 A snapshot is immutable and shared by every reader; values are returned as stored (no copy).
-Parsed JSON is computed once per snapshot and handed out read-only.
+Parsed JSON is computed once per snapshot and handed out read-only. Neither shows a value in
+``repr``/``str``: a ``%r`` log line, a pytest assertion, Sentry's locals or Django's debug page
+print version ids and field names only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 from .exceptions import SecretFormatError, SecretNotFoundError
@@ -23,7 +24,42 @@ ALL_STAGES = (AWSCURRENT, AWSPREVIOUS, AWSPENDING)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, eq=False)
+class SecretFields(Mapping[str, Any]):
+    """A secret's JSON object, read-only; ``repr`` names the fields, never their values."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._fields = dict(fields)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fields[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"SecretFields({sorted(self._fields)}, values hidden)"
+
+    __str__ = __repr__
+
+
+class RedactedDict(dict[str, Any]):
+    """A plain dict (keyword arguments for a driver) whose ``repr`` hides credential values."""
+
+    HIDDEN = frozenset({"password", "auth_token", "key", "secret", "token"})
+
+    def __repr__(self) -> str:
+        shown = {name: ("***" if name in self.HIDDEN else value) for name, value in self.items()}
+        return f"{type(self).__name__}({shown!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class SecretSnapshot:
     """What one refresh saw. ``labels`` maps each requested stage to its version id, as
     DescribeSecret showed it (a stage may label a version that has no value yet: an
@@ -35,6 +71,11 @@ class SecretSnapshot:
     strings: Mapping[str, str]
     fetched_at: float
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"SecretSnapshot({self.secret_id!r}, versions={dict(self.labels)}, values hidden)"
+
+    __str__ = __repr__
 
     def has(self, stage: str) -> bool:
         return stage in self.strings
@@ -86,4 +127,4 @@ def _parse_object(secret_id: str, stage: str, text: str) -> Mapping[str, Any]:
         raise SecretFormatError(
             f"secret {secret_id!r} at {stage} must be a JSON object, got a JSON {type(value).__name__}"
         )
-    return MappingProxyType(value)
+    return SecretFields(value)

@@ -11,6 +11,7 @@ TLS) come from the same secret JSON the rotation functions read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,11 @@ import psycopg2
 from .attempts import all_rejected, credential_attempts
 from .exceptions import TargetConnectionError
 from .fields import ca_bundle, port, tls
-from .snapshot import AWSCURRENT, SecretSnapshot
+from .snapshot import AWSCURRENT, RedactedDict, SecretSnapshot
 
 AUTH_FAILED = "28P01"
 INVALID_AUTHORIZATION = "28000"
-log = logging.getLogger("rotation_client")
+log = logging.getLogger("secret_rotation_kit")
 
 
 def rejected(exc: psycopg2.Error) -> bool:
@@ -51,8 +52,11 @@ class PostgresConnectionFactory:
         self.stats = ConnectStats()
         cache.watch(secret_id)
 
+    def __repr__(self) -> str:
+        return f"PostgresConnectionFactory({self._secret_id!r})"
+
     def connection_params(self, stage: str = AWSCURRENT) -> dict[str, Any]:
-        """libpq keyword arguments for ``stage`` (credentials included: do not log them)."""
+        """libpq keyword arguments for ``stage`` (credentials included; ``repr`` hides the password)."""
         return libpq_params(self._cache.snapshot(self._secret_id), stage)
 
     def connect(self, **options: Any) -> Any:
@@ -79,16 +83,24 @@ class PostgresConnectionFactory:
     __call__ = connect
 
 
-def libpq_params(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
+def libpq_params(snapshot: SecretSnapshot, stage: str, fallback: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """psycopg2/libpq keyword arguments from the secret JSON at ``stage``: verify-full TLS
-    unless ``"ssl": false``, never a silent plaintext fallback."""
-    params: dict[str, Any] = {
-        "host": snapshot.field("host", stage),
-        "port": port(snapshot, stage, default=5432),
-        "dbname": snapshot.json(stage).get("dbname") or "postgres",
-        "user": snapshot.field("username", stage),
-        "password": snapshot.field("password", stage),
-    }
+    unless ``"ssl": false``, never a silent plaintext fallback.
+
+    ``fallback`` fills ``host``/``port``/``dbname`` the secret lacks: an RDS-managed secret
+    (``rds!db-...``) holds only ``username`` and ``password``, and Django's ``DATABASES`` names
+    the rest.
+    """
+    fields = snapshot.json(stage)
+    fallback = fallback or {}
+    host = snapshot.field("host", stage) if "host" in fields or not fallback.get("host") else str(fallback["host"])
+    params: dict[str, Any] = RedactedDict(
+        host=host,
+        port=port(snapshot, stage, default=int(fallback.get("port") or 5432)),
+        dbname=fields.get("dbname") or fallback.get("dbname") or "postgres",
+        user=snapshot.field("username", stage),
+        password=snapshot.field("password", stage),
+    )
     if tls(snapshot, stage):
         params.update(sslmode="verify-full", sslrootcert=ca_bundle(snapshot, stage) or "system")
     else:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 
 class RotationClientError(Exception):
-    """Base of every error raised by ``rotation_client``."""
+    """Base of every error raised by ``secret_rotation_kit``."""
 
 
 class SecretNotFoundError(RotationClientError, LookupError):
     """Secrets Manager has no secret (or no version at the stage) by that name."""
+
+
+class SecretDeletedError(SecretNotFoundError):
+    """The secret is scheduled for deletion (or deleted): it is never served, not even a cached value."""
 
 
 class SecretFormatError(RotationClientError, ValueError):

@@ -1,12 +1,18 @@
-"""What the CLI shows about a secret without showing a value: kind, schedule, dates,
-stages and versions with fingerprints (the first 12 hex characters of SHA-256)."""
+"""What the CLI shows about a secret without reading a value: kind, schedule, dates, stages and
+version ids. A plain hash of a value would let anyone holding the output confirm a guessed
+password, so there is none; ``--digest`` shows a keyed digest (HMAC-SHA256 under a key that is
+random per run unless ``SECRET_ROTATION_DIGEST_KEY`` is set), which tells versions apart
+within one output and reveals nothing without the key."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import re
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,12 +31,21 @@ ENVIRONMENT_TAG = "rotation-kit:environment"
 _DESCRIPTION = re.compile(r"^(\w+) secret rotated by secret-rotation-kit")
 
 
-def fingerprint(value: str) -> str:
-    """Enough to tell versions apart; useless to an attacker for the high-entropy values rotated here."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
+DIGEST_KEY_ENV = "SECRET_ROTATION_DIGEST_KEY"
 
 
-def kind_of(described: dict[str, Any], current: str | None) -> str:
+def digest_key() -> bytes:
+    """``SECRET_ROTATION_DIGEST_KEY`` (to compare digests across runs), else random for this run."""
+    configured = os.environ.get(DIGEST_KEY_ENV, "")
+    return configured.encode() if configured else secrets.token_bytes(32)
+
+
+def keyed_digest(key: bytes, value: str) -> str:
+    """The first 12 hex characters of HMAC-SHA256(key, value)."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def kind_of(described: dict[str, Any], current: str | None = None) -> str:
     """The rotation kind: from the CDK app's description, the function or secret name, else the JSON's shape."""
     match = _DESCRIPTION.match(str(described.get("Description", "")))
     if match and match.group(1) in KINDS:
@@ -40,7 +55,9 @@ def kind_of(described: dict[str, Any], current: str | None) -> str:
         for kind in KINDS:
             if kind in normalized:
                 return kind
-    return _kind_from_fields(current)
+    if str(described.get("Name", "")).startswith("rds!") or described.get("OwningService") == "rds":
+        return "rds_managed"  # RDS rotates it itself (single user), username and password only
+    return _kind_from_fields(current) if current is not None else "-"
 
 
 def _kind_from_fields(current: str | None) -> str:
@@ -112,15 +129,27 @@ class Version:
     version_id: str
     stages: tuple[str, ...]
     created: datetime | None
-    value: str | None = field(default=None, repr=False, compare=False)  # never printed: see fingerprint
+    digest: str | None = None  # keyed, and only with --digest
 
-    @property
-    def fingerprint(self) -> str | None:
-        return fingerprint(self.value) if self.value else None
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version_id": self.version_id,
+            "stages": list(self.stages),
+            "created": self.created.isoformat() if self.created else None,
+            **({"digest": self.digest} if self.digest is not None else {}),
+        }
 
 
 def stage_sort_key(stages: tuple[str, ...]) -> int:
     return min((STAGE_ORDER.index(stage) for stage in stages if stage in STAGE_ORDER), default=len(STAGE_ORDER))
+
+
+def staged_versions(described: dict[str, Any]) -> list[Version]:
+    """The staged versions as DescribeSecret/ListSecrets show them (no value read)."""
+    stages = described.get("VersionIdsToStages") or described.get("SecretVersionsToStages") or {}
+    rows = [Version(version_id, tuple(labels), None) for version_id, labels in stages.items() if labels]
+    rows.sort(key=lambda row: stage_sort_key(row.stages))
+    return rows
 
 
 def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
@@ -135,8 +164,9 @@ def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def versions(client: Any, secret_id: str, *, include_unstaged: bool) -> list[Version]:
-    """Versions (staged first: pending, current, previous), each with its fingerprint."""
+def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes | None = None) -> list[Version]:
+    """Versions from ListSecretVersionIds (staged first: pending, current, previous); with
+    ``key``, each version's value is read and shown as a keyed digest."""
     listed: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -153,7 +183,10 @@ def versions(client: Any, secret_id: str, *, include_unstaged: bool) -> list[Ver
         stages = tuple(entry.get("VersionStages") or ())
         if not stages and not include_unstaged:
             continue
-        text = value_of(client, secret_id, entry["VersionId"])
-        rows.append(Version(entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), text))
+        digest = None
+        if key is not None:
+            text = value_of(client, secret_id, entry["VersionId"])
+            digest = keyed_digest(key, text) if text is not None else "(no value)"
+        rows.append(Version(entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), digest))
     rows.sort(key=lambda row: (stage_sort_key(row.stages), -(row.created.timestamp() if row.created else 0)))
     return rows

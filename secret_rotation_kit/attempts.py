@@ -12,14 +12,15 @@ A version already tried is not tried again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from .exceptions import CredentialsRejectedError, RotationClientError
 from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
 
-log = logging.getLogger("rotation_client")
+log = logging.getLogger("secret_rotation_kit")
 
 T = TypeVar("T")
 
@@ -29,13 +30,35 @@ def credential_attempts(
 ) -> Iterator[tuple[str, T]]:
     """Yield ``(stage, credentials)``; ask for the next one only after a rejection."""
     snapshot: SecretSnapshot = cache.snapshot(secret_id)
-    tried = {snapshot.version_id(AWSCURRENT)}
     yield AWSCURRENT, extract(snapshot, AWSCURRENT)
+    yield from fallbacks(secret_id, snapshot, _refreshed(cache, secret_id, snapshot), extract)
+
+
+async def async_credential_attempts(
+    cache: Any, secret_id: str, extract: Callable[[SecretSnapshot, str], T]
+) -> AsyncIterator[tuple[str, T]]:
+    """``credential_attempts`` for asyncio: the refresh runs in a worker thread."""
+    snapshot: SecretSnapshot = await cache.asnapshot(secret_id)
+    yield AWSCURRENT, extract(snapshot, AWSCURRENT)
+    refreshed = await asyncio.to_thread(_refreshed, cache, secret_id, snapshot)
+    for attempt in fallbacks(secret_id, snapshot, refreshed, extract):
+        yield attempt
+
+
+def _refreshed(cache: Any, secret_id: str, snapshot: SecretSnapshot) -> SecretSnapshot:
     try:
         refreshed: SecretSnapshot = cache.refresh(secret_id, seen=snapshot)
     except RotationClientError as exc:
         log.warning("secret %r: credentials rejected and refresh failed (%s); trying the other stages", secret_id, exc)
-        refreshed = snapshot
+        return snapshot
+    return refreshed
+
+
+def fallbacks(
+    secret_id: str, first: SecretSnapshot, refreshed: SecretSnapshot, extract: Callable[[SecretSnapshot, str], T]
+) -> Iterator[tuple[str, T]]:
+    """After AWSCURRENT of ``first`` was rejected: every stage of ``refreshed`` not tried yet."""
+    tried = {first.version_id(AWSCURRENT)}
     for stage in ALL_STAGES:
         version = refreshed.version_id(stage)
         if version in tried or not refreshed.has(stage):

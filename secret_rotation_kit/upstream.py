@@ -5,12 +5,19 @@ Consistency: with AWSCURRENT only, one GetSecretValue returns value and version 
 With more stages, DescribeSecret gives every label at one instant, and each value is then
 read by version id; versions never change, so the values match the labels even if a
 rotation moves a label in between.
+
+Identity: every answer's ARN/Name must be the secret asked for; an answer about another
+secret (a connection shared across a fork, a proxy mixing responses) is refused, never cached.
+
+Deletion: a secret scheduled for deletion shows ``DeletedDate`` in DescribeSecret and
+GetSecretValue refuses it with InvalidRequestException; both are ``SecretDeletedError`` at once
+(docs/aws-rules.md, "Secrets Manager: reading").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
     ClientError,
@@ -21,8 +28,17 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from .exceptions import AwsCredentialsError, RotationClientError, SecretNotFoundError, SecretUnavailableError
+from .exceptions import (
+    AwsCredentialsError,
+    RotationClientError,
+    SecretDeletedError,
+    SecretNotFoundError,
+    SecretUnavailableError,
+)
 from .snapshot import AWSCURRENT, SecretSnapshot
+
+if TYPE_CHECKING:
+    from .settings import CacheSettings
 
 CREDENTIAL_ERRORS = frozenset(
     {
@@ -37,14 +53,40 @@ CREDENTIAL_ERRORS = frozenset(
 )
 
 
+def default_client(settings: CacheSettings) -> Any:
+    """A boto3 Secrets Manager client built the default way (``AWS_ENDPOINT_URL``, region,
+    credentials chain) with bounded timeouts: botocore's own are 60 s per read."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    config = Config(
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+    )
+    try:
+        return boto3.session.Session().client("secretsmanager", config=config)
+    except NoRegionError:
+        raise SecretUnavailableError(
+            "no AWS region for Secrets Manager: set AWS_REGION or AWS_DEFAULT_REGION, or pass a client"
+        ) from None
+
+
 def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientError:
     """A named error for ``exc`` that names the secret and the API, never a value."""
     if isinstance(exc, RotationClientError):
         return exc
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        message = str(exc.response.get("Error", {}).get("Message", ""))
         if code == "ResourceNotFoundException":
             return SecretNotFoundError(f"secret {secret_id!r} was not found in Secrets Manager ({operation})")
+        if code == "InvalidRequestException" and ("deletion" in message.lower() or "deleted" in message.lower()):
+            return SecretDeletedError(
+                f"secret {secret_id!r} is scheduled for deletion ({operation}: InvalidRequestException); "
+                "restore it with RestoreSecret to read it again"
+            )
         if code in CREDENTIAL_ERRORS:
             return AwsCredentialsError(
                 f"AWS rejected the credentials for {operation} on secret {secret_id!r} ({code}): "
@@ -61,12 +103,46 @@ def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientE
     return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
 
 
-def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """(ARN, {stage: version id}) for the requested stages, from one DescribeSecret."""
+def is_same_secret(secret_id: str, response: Mapping[str, Any]) -> bool:
+    """Whether an answer is about ``secret_id``: its name, its ARN, or its ARN without the
+    six random characters Secrets Manager appends (a partial ARN)."""
+    arn, name = str(response.get("ARN") or ""), str(response.get("Name") or "")
+    if secret_id.startswith("arn:"):
+        return arn == secret_id or (arn.startswith(secret_id + "-") and len(arn) == len(secret_id) + 7)
+    return name == secret_id
+
+
+def check_identity(secret_id: str, response: Mapping[str, Any], operation: str) -> None:
+    if not is_same_secret(secret_id, response):
+        raise SecretUnavailableError(
+            f"{operation} for secret {secret_id!r} answered about another secret "
+            f"({response.get('Name')!r}); refused (a connection shared across a fork, or a proxy mixing answers?)"
+        )
+
+
+def describe(client: Any, secret_id: str) -> Mapping[str, Any]:
+    """DescribeSecret, checked: the answer is about ``secret_id`` and it is not scheduled for deletion."""
     try:
-        described = client.describe_secret(SecretId=secret_id)
+        described: Mapping[str, Any] = client.describe_secret(SecretId=secret_id)
     except Exception as exc:
         raise translate(exc, secret_id, "DescribeSecret") from None
+    check_identity(secret_id, described, "DescribeSecret")
+    if described.get("DeletedDate"):
+        raise SecretDeletedError(
+            f"secret {secret_id!r} is scheduled for deletion (DescribeSecret shows DeletedDate); "
+            "restore it with RestoreSecret to read it again"
+        )
+    return described
+
+
+def describe_labels(client: Any, secret_id: str, stages: Sequence[str]) -> dict[str, str]:
+    """{stage: version id} for the requested stages, from one DescribeSecret."""
+    return stage_labels(client, secret_id, stages)[1]
+
+
+def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """(ARN, {stage: version id}) for the requested stages, from one DescribeSecret."""
+    described = describe(client, secret_id)
     labels: dict[str, str] = {}
     for version, version_stages in (described.get("VersionIdsToStages") or {}).items():
         for stage in version_stages:
@@ -78,13 +154,19 @@ def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[st
 def _value_of(client: Any, secret_id: str, **selector: str) -> Mapping[str, Any] | None:
     """GetSecretValue, or None when that version has no value (yet, or any more)."""
     try:
-        return dict(client.get_secret_value(SecretId=secret_id, **selector))
+        response = dict(client.get_secret_value(SecretId=secret_id, **selector))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" and "VersionId" in selector:
             return None
         raise translate(exc, secret_id, "GetSecretValue") from None
     except Exception as exc:
         raise translate(exc, secret_id, "GetSecretValue") from None
+    check_identity(secret_id, response, "GetSecretValue")
+    if "VersionId" in selector and response.get("VersionId") != selector["VersionId"]:
+        raise SecretUnavailableError(
+            f"GetSecretValue for secret {secret_id!r} version {selector['VersionId']} answered another version; refused"
+        )
+    return response
 
 
 def _string_of(secret_id: str, response: Mapping[str, Any]) -> str:

@@ -36,13 +36,25 @@ def _phase(stages: dict[str, list[str]], version_id: str, has_value: bool) -> st
 
 
 def function_errors(logs: Any, function_arn: str, since_ms: int, token: str) -> list[str]:
-    """ERROR messages the rotation function logged since ``since_ms`` (this token's first)."""
+    """ERROR messages the rotation function logged since ``since_ms`` for THIS rotation.
+
+    One function serves many secrets, so an error counts only if its record carries this
+    rotation's ``ClientRequestToken`` (the functions log it as ``token``; the event's own key
+    name is accepted too). An error of another secret's rotation is never reported here.
+    """
     group = f"/aws/lambda/{function_arn.split(':')[6] if function_arn.startswith('arn:') else function_arn}"
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
     try:
-        events = logs.filter_log_events(logGroupName=group, startTime=since_ms).get("events", [])
+        while True:
+            page = logs.filter_log_events(**kwargs)
+            events.extend(page.get("events", []))
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
     except ClientError:
         return []  # no log group (yet), or no permission to read it: no reason to show
-    errors: list[tuple[bool, str]] = []
+    errors: list[str] = []
     for event in events:
         text = str(event.get("message", ""))
         try:
@@ -52,14 +64,22 @@ def function_errors(logs: Any, function_arn: str, since_ms: int, token: str) -> 
         if isinstance(record, dict):
             if str(record.get("level", "")).upper() != "ERROR":
                 continue
-            message = str(record.get("message", text))
-        elif "ERROR" in text:
-            message = text.strip()
-        else:
-            continue
-        errors.append((token in text, message))
-    errors.sort(key=lambda item: not item[0])
-    return [message for _, message in errors]
+            if token not in (record.get("token"), record.get("ClientRequestToken")):
+                continue
+            errors.append(_reason(record, text))
+        elif "ERROR" in text and token in text:
+            errors.append(text.strip())
+    return errors
+
+
+def _reason(record: dict[str, Any], text: str) -> str:
+    """The function's own words: ``<step> failed: <error type>: <error>`` when it logged them."""
+    error = record.get("error")
+    if error:
+        step = record.get("step") or "a step"
+        kind = record.get("error_type")
+        return f"{step} failed: {kind}: {error}" if kind else f"{step} failed: {error}"
+    return str(record.get("message", text))
 
 
 def wait_for_rotation(

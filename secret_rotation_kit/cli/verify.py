@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rotation_client.exceptions import RotationClientError
-from rotation_client.fields import port
-from rotation_client.hmac_keyring import HmacKeyring
-from rotation_client.snapshot import SecretSnapshot
+from secret_rotation_kit.exceptions import RotationClientError
+from secret_rotation_kit.fields import port
+from secret_rotation_kit.hmac_keyring import HmacKeyring
+from secret_rotation_kit.snapshot import SecretSnapshot
 
 PROBE = b"secret-rotation verify"
 
@@ -41,7 +41,7 @@ def check_stage(kind: str, snapshot: SecretSnapshot, stage: str) -> Outcome:
 def _postgres(snapshot: SecretSnapshot, stage: str) -> Outcome:
     import psycopg2
 
-    from rotation_client.postgres import libpq_params, rejected
+    from secret_rotation_kit.postgres import libpq_params, rejected
 
     params = libpq_params(snapshot, stage)
     where = f"{params['host']}:{params['port']}"
@@ -65,7 +65,7 @@ def _nodes(snapshot: SecretSnapshot, stage: str) -> list[tuple[str, int]]:
 def _valkey(kind: str, snapshot: SecretSnapshot, stage: str) -> Outcome:
     import redis
 
-    from rotation_client.redis import connection_options
+    from secret_rotation_kit.redis import connection_options
 
     if "host" not in snapshot.json(stage):
         return Outcome(

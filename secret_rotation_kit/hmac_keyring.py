@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import string
 import threading
 import time
@@ -20,10 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exceptions import InvalidSignatureError, SecretFormatError, SignatureFormatError
+from . import forksafe
+from .exceptions import InvalidSignatureError, RotationClientError, SecretFormatError, SignatureFormatError
 from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
 from .upstream import fetch_snapshot
 
+log = logging.getLogger("secret_rotation_kit")
 ACCEPTED_STAGES = ALL_STAGES
 DIGEST_HEX = 2 * hashlib.sha256().digest_size
 KEY_ID_HEX = 8
@@ -40,12 +43,17 @@ def _is_hex(text: str, length: int) -> bool:
     return len(text) == length and set(text) <= _HEX
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class HmacKeyring:
-    """Keys by stage; ``keys[0]`` (AWSCURRENT) signs, every key verifies."""
+    """Keys by stage; ``keys[0]`` (AWSCURRENT) signs, every key verifies. ``repr`` shows key ids only."""
 
     keys: Sequence[bytes]
     _by_id: Mapping[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"HmacKeyring(key_ids={self.key_ids})"
+
+    __str__ = __repr__
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -65,18 +73,23 @@ class HmacKeyring:
 
     @classmethod
     def from_snapshot(cls, snapshot: SecretSnapshot, field: str = "key") -> HmacKeyring:
-        """``field`` of every stage in the snapshot (AWSCURRENT first; it must have the field)."""
+        """``field`` of every stage in the snapshot, AWSCURRENT first.
+
+        AWSCURRENT must be usable (it signs). Another stage that is malformed (not JSON, the
+        field missing or not hex) is skipped with a warning: one bad AWSPENDING must not take
+        down signing and the verification of valid AWSCURRENT signatures.
+        """
         keys: list[bytes] = []
         for stage in ACCEPTED_STAGES:
-            if not snapshot.has(stage) or (stage != AWSCURRENT and field not in snapshot.json(stage)):
+            if not snapshot.has(stage):
                 continue
-            text = snapshot.field(field, stage)
-            if not _is_hex(text, len(text)) or len(text) % 2:
-                raise SecretFormatError(
-                    f"secret {snapshot.secret_id!r} at {stage}: field {field!r} "
-                    "must be an even number of hex characters"
-                )
-            key = bytes.fromhex(text)
+            try:
+                key = _key_of(snapshot, field, stage)
+            except SecretFormatError as exc:
+                if stage == AWSCURRENT:
+                    raise
+                log.warning("secret %r: %s is not accepted for verification: %s", snapshot.secret_id, stage, exc)
+                continue
             if key not in keys:
                 keys.append(key)
         return cls(keys=tuple(keys))
@@ -124,6 +137,15 @@ class HmacKeyring:
             raise InvalidSignatureError("signature does not match any accepted key")
 
 
+def _key_of(snapshot: SecretSnapshot, field: str, stage: str) -> bytes:
+    text = snapshot.field(field, stage)
+    if not _is_hex(text, len(text)) or len(text) % 2:
+        raise SecretFormatError(
+            f"secret {snapshot.secret_id!r} at {stage}: field {field!r} must be an even number of hex characters"
+        )
+    return bytes.fromhex(text)
+
+
 class RotatingHmacKeyring:
     """An ``HmacKeyring`` that follows the secret through a ``SecretCache``: each call uses the
     cache's current snapshot (lock-free), and the keyring is built once per snapshot.
@@ -131,7 +153,9 @@ class RotatingHmacKeyring:
     A signature naming a key id this process has not seen may come from a sender that read
     the secret after a rotation this cache has not noticed yet: that triggers one refresh
     (shared by every thread, at most once per ``refresh_interval`` seconds, so forged key ids
-    cannot turn into a stream of Secrets Manager calls) and one more try.
+    cannot turn into a stream of Secrets Manager calls) and one more try. If that refresh fails
+    (Secrets Manager down), the signature is rejected like any unknown one: a forged key id
+    never turns an outage into errors.
     """
 
     def __init__(self, cache: Any, secret_id: str, field: str = "key", *, refresh_interval: float = 5.0) -> None:
@@ -142,6 +166,13 @@ class RotatingHmacKeyring:
         self._last_refresh = float("-inf")
         self._lock = threading.Lock()
         cache.watch(secret_id)
+        forksafe.register(self)
+
+    def __repr__(self) -> str:
+        return f"RotatingHmacKeyring({self._secret_id!r}, field={self._field!r})"
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
 
     def keyring(self) -> HmacKeyring:
         snapshot: SecretSnapshot = self._cache.snapshot(self._secret_id)
@@ -158,7 +189,11 @@ class RotatingHmacKeyring:
             if not (":" in signature and not keyring.knows(signature) and self._may_refresh()):
                 raise
             seen = self._cache.snapshot(self._secret_id)
-            self._cache.refresh(self._secret_id, seen=seen)
+            try:
+                self._cache.refresh(self._secret_id, seen=seen)
+            except RotationClientError as exc:
+                log.warning("secret %r: unknown key id, and the refresh failed (%s): rejected", self._secret_id, exc)
+                raise InvalidSignatureError("signature names a key id that is not accepted") from None
             self.keyring().verify(body, signature)
 
     def _may_refresh(self) -> bool:

@@ -2,7 +2,7 @@
 
 The sender signs the raw request body with AWSCURRENT; the receiver accepts AWSCURRENT,
 AWSPREVIOUS and AWSPENDING, so a rotation never rejects a request signed a moment before.
-GitHub-style ``sha256=<hex>`` values are accepted too.
+GitHub-style ``sha256=<hex>`` values are accepted too, the scheme in any case (``SHA256=``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Protocol
 from .exceptions import SignatureMissingError
 
 SIGNATURE_HEADER = "X-Signature"
+SCHEME = "sha256="
 
 
 class Keyring(Protocol):
@@ -38,4 +39,7 @@ def verify_webhook(
     value = next((text for name, text in headers.items() if name.lower() == wanted), None)
     if value is None or not value.strip():
         raise SignatureMissingError(f"request has no {header} header")
-    keyring.verify(body, value.strip().removeprefix("sha256="))
+    value = value.strip()
+    if value[: len(SCHEME)].lower() == SCHEME:
+        value = value[len(SCHEME) :]
+    keyring.verify(body, value)

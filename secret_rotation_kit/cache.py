@@ -1,0 +1,480 @@
+"""An in-memory cache of Secrets Manager secrets that stays right through rotations, outages and forks.
+
+- The read path takes no lock and copies nothing: a dict lookup, a clock read and a
+  comparison against an immutable state object that refreshes replace whole.
+- Refresh ahead: a reader that finds its value due for a check but still servable gets it at
+  once; one background thread asks Secrets Manager. No reader waits behind a slow or hung
+  call while a good value is in hand.
+- Single flight, for results and failures alike: readers with nothing servable (a cold
+  cache, a value past its stale window) wait for the one call in flight and all get its
+  result, or all get its error.
+- A rotation is noticed early: every ``version_check_interval`` a DescribeSecret (no value is
+  decrypted or transferred) compares the stage labels with the cached ones; a change, or a
+  watched label on a version that had no value yet (createSecret writes into the AWSPENDING
+  version the service staged empty), triggers a full read. A full read happens every ``ttl``.
+- Failures back off: after a failed call the next one waits ``retry_interval``, doubling per
+  consecutive failure up to ``MAX_BACKOFF_S``; in between, readers get the last good value (if
+  still servable) or the remembered error, without a call.
+- Staleness is bounded exactly: a value is served at most ``max_stale`` seconds past its
+  expiry (``ttl`` after the read that fetched it), then reads raise. A deleted secret, or one
+  scheduled for deletion, raises at once and its value is dropped.
+- Fork-safe: in a forked child (gunicorn ``--preload``, Celery prefork) locks are new, calls in
+  flight in the parent are forgotten and the client's pooled connections are dropped, so no
+  child reads through a socket it shares with another process (``forksafe``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, overload
+
+from . import forksafe
+from .exceptions import RotationClientError, SecretNotFoundError
+from .settings import CacheSettings
+from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
+from .upstream import default_client, describe_labels, fetch_snapshot
+
+log = logging.getLogger("secret_rotation_kit")
+
+Clock = Callable[[], float]
+Transform = Literal["json"] | None
+MAX_BACKOFF_S = 60.0
+_NEVER = float("-inf")
+
+
+@dataclass(frozen=True, repr=False)
+class _State:
+    """Replaced whole on every refresh, so a reader sees a snapshot and its deadlines together."""
+
+    snapshot: SecretSnapshot | None
+    fresh_until: float = _NEVER  # before this instant, readers use the snapshot without asking anyone
+    verified_at: float = _NEVER  # last time Secrets Manager confirmed the snapshot's labels
+    expires_at: float = _NEVER  # a full read is due (ttl after the read that fetched the snapshot)
+    servable_until: float = _NEVER  # expires_at + max_stale: never served after this
+    error: RotationClientError | None = None  # the last failure, answered during the backoff
+    retry_at: float = _NEVER  # no call before this instant (backoff after a failure)
+    failures: int = 0  # consecutive failed calls
+
+    def __repr__(self) -> str:
+        versions = dict(self.snapshot.labels) if self.snapshot else {}
+        error = type(self.error).__name__ if self.error else None
+        return f"_State(versions={versions}, failures={self.failures}, error={error})"
+
+
+_EMPTY = _State(None)
+
+
+class _Flight:
+    """One call to Secrets Manager; whoever needs its result waits on ``done``."""
+
+    __slots__ = ("done", "error", "generation", "snapshot")
+
+    def __init__(self, generation: int) -> None:
+        self.done = threading.Event()
+        self.snapshot: SecretSnapshot | None = None
+        self.error: RotationClientError | None = None
+        self.generation = generation
+
+
+class _Entry:
+    __slots__ = ("flight", "generation", "lock", "stages", "state")
+
+    def __init__(self, stages: tuple[str, ...]) -> None:
+        self.lock = threading.Lock()
+        self.stages = stages
+        self.state: _State = _EMPTY
+        self.flight: _Flight | None = None
+        self.generation = 0  # bumped by watch/invalidate: results of older flights are not stored
+
+    def __repr__(self) -> str:
+        return f"_Entry(stages={self.stages}, state={self.state!r})"
+
+
+@dataclass
+class CacheStats:
+    """What the cache asked Secrets Manager, for tests, benchmarks and metrics."""
+
+    upstream_calls: int = 0  # every API call: full reads count each of their calls
+    full_reads: int = 0
+    version_checks: int = 0
+    forced_refreshes: int = 0
+    stale_serves: int = 0  # failed refreshes after which a last good value kept being served
+    failures: int = 0  # failed refreshes, whatever was served after
+
+
+def _again(error: RotationClientError) -> RotationClientError:
+    """A fresh instance of a remembered error: one exception object raised in many threads
+    would share (and grow) one traceback."""
+    try:
+        copy = type(error)(str(error))
+    except Exception:  # an error type with another constructor: raise the original
+        return error
+    return copy
+
+
+class SecretCache:
+    """Serve secrets from memory; see the module docstring for when it asks Secrets Manager.
+
+    ``client`` is a boto3 Secrets Manager client or anything with ``get_secret_value`` and
+    ``describe_secret``; without one, a default-built client with bounded timeouts
+    (``AWS_ENDPOINT_URL`` works). Options left as None come from the environment
+    (``CacheSettings``: ``SECRET_ROTATION_TTL`` etc.), else the documented defaults.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        ttl: float | None = None,
+        version_check_interval: float | None = None,
+        max_stale: float | None = None,
+        retry_interval: float | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        settings = CacheSettings.resolve(
+            ttl=ttl, version_check_interval=version_check_interval, max_stale=max_stale, retry_interval=retry_interval
+        )
+        self.settings = settings
+        self._own_client = client is None
+        self._client = _CountedClient(default_client(settings) if client is None else client, self)
+        self._ttl = settings.ttl
+        self._check = min(settings.version_check_interval, settings.ttl)
+        self._max_stale = settings.max_stale
+        self._retry = settings.retry_interval
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._stats_lock = threading.Lock()
+        self.stats = CacheStats()
+        forksafe.register(self)
+
+    def __repr__(self) -> str:
+        return f"SecretCache(secrets={len(self._entries)}, ttl={self._ttl:g}, version_check_interval={self._check:g})"
+
+    # --- read path (no lock) -----------------------------------------------------------------
+    @overload
+    def get(
+        self,
+        secret_id: str,
+        stage: str = ...,
+        *,
+        transform: None = None,
+        max_age: float | None = None,
+        force_refresh: bool = False,
+    ) -> str: ...
+
+    @overload
+    def get(
+        self,
+        secret_id: str,
+        stage: str = ...,
+        *,
+        transform: Literal["json"],
+        max_age: float | None = None,
+        force_refresh: bool = False,
+    ) -> Mapping[str, Any]: ...
+
+    def get(
+        self,
+        secret_id: str,
+        stage: str = AWSCURRENT,
+        *,
+        transform: Transform = None,
+        max_age: float | None = None,
+        force_refresh: bool = False,
+    ) -> str | Mapping[str, Any]:
+        """The SecretString at ``stage`` (AWSCURRENT by default).
+
+        ``transform="json"``: the value parsed as a JSON object (once per snapshot, read-only).
+        ``max_age``: the value must have been confirmed by Secrets Manager at most this many
+        seconds ago, else this call waits for a check (and raises if it fails).
+        ``force_refresh``: read Secrets Manager now.
+        """
+        if transform is None and max_age is None and not force_refresh:
+            entry = self._entries.get(secret_id)
+            if entry is not None:
+                state = entry.state
+                if self._clock() < state.fresh_until:
+                    strings = state.snapshot.strings  # type: ignore[union-attr] # fresh implies a snapshot
+                    if stage in strings:
+                        return strings[stage]
+        if transform not in (None, "json"):
+            raise ValueError(f"transform must be None or 'json', got {transform!r}")
+        entry = self._entries.get(secret_id)
+        if stage != AWSCURRENT and (entry is None or stage not in entry.stages):
+            self.watch(secret_id, (AWSCURRENT, stage))
+        snapshot = self.refresh(secret_id) if force_refresh else self.snapshot(secret_id, max_age=max_age)
+        return snapshot.json(stage) if transform == "json" else snapshot.value(stage)
+
+    def snapshot(self, secret_id: str, *, max_age: float | None = None) -> SecretSnapshot:
+        """Every watched stage of ``secret_id`` as one consistent, immutable snapshot."""
+        if max_age is None:
+            entry = self._entries.get(secret_id)
+            if entry is not None:
+                state = entry.state
+                if self._clock() < state.fresh_until:
+                    return state.snapshot  # type: ignore[return-value] # fresh implies a snapshot
+        elif not isinstance(max_age, int | float) or max_age < 0:
+            raise ValueError(f"max_age must be a number of seconds >= 0, got {type(max_age).__name__} {max_age!r}")
+        return self._slow_path(secret_id, max_age)
+
+    async def aget(
+        self, secret_id: str, stage: str = AWSCURRENT, *, transform: Transform = None, max_age: float | None = None
+    ) -> str | Mapping[str, Any]:
+        """``get`` for asyncio: a fresh value is returned without leaving the event loop; a call
+        to Secrets Manager runs in a worker thread so the loop never blocks on the network."""
+        if transform is None and max_age is None:
+            entry = self._entries.get(secret_id)
+            if entry is not None:
+                state = entry.state
+                if self._clock() < state.fresh_until and stage in state.snapshot.strings:  # type: ignore[union-attr]
+                    return state.snapshot.strings[stage]  # type: ignore[union-attr]
+        return await asyncio.to_thread(self._get_any, secret_id, stage, transform, max_age)
+
+    async def asnapshot(self, secret_id: str) -> SecretSnapshot:
+        """``snapshot`` for asyncio (see ``aget``)."""
+        entry = self._entries.get(secret_id)
+        if entry is not None:
+            state = entry.state
+            if self._clock() < state.fresh_until:
+                return state.snapshot  # type: ignore[return-value]
+        return await asyncio.to_thread(self.snapshot, secret_id)
+
+    def _get_any(self, secret_id: str, stage: str, transform: Transform, max_age: float | None) -> Any:
+        return self.get(secret_id, stage, transform=transform, max_age=max_age)  # type: ignore[call-overload]
+
+    # --- configuration ------------------------------------------------------------------------
+    def watch(self, secret_id: str, stages: Sequence[str] = ALL_STAGES) -> None:
+        """Also keep ``stages`` (default: AWSCURRENT, AWSPREVIOUS and AWSPENDING) of ``secret_id``.
+
+        Without ``watch`` a secret is read at AWSCURRENT only (one API call per refresh).
+        """
+        unknown = sorted(set(stages) - set(ALL_STAGES))
+        if unknown:
+            raise ValueError(f"stages must be among {', '.join(ALL_STAGES)}, got {', '.join(unknown)}")
+        entry = self._entry(secret_id)
+        with entry.lock:
+            wanted = tuple(stage for stage in ALL_STAGES if stage in (*entry.stages, *stages))
+            if wanted != entry.stages:
+                entry.stages = wanted
+                self._forget(entry)  # the next read fetches every stage
+
+    def invalidate(self, secret_id: str) -> None:
+        """Forget ``secret_id``: the next read goes to Secrets Manager."""
+        entry = self._entries.get(secret_id)
+        if entry is not None:
+            with entry.lock:
+                self._forget(entry)
+
+    def refresh(self, secret_id: str, *, seen: SecretSnapshot | None = None) -> SecretSnapshot:
+        """Read ``secret_id`` again now, e.g. because a target rejected its credentials.
+
+        With ``seen`` (the snapshot whose credentials were rejected), threads that saw the
+        same snapshot share one refresh: if another thread already replaced it, its result is
+        returned without calling Secrets Manager; if the shared refresh failed, they all get
+        its error, and until the backoff ends the remembered error answers without a call.
+        """
+        entry = self._entry(secret_id)
+        while True:  # an explicit refresh (no ``seen``) reads again even after joining another's flight
+            with entry.lock:
+                state, flight = entry.state, entry.flight
+                if flight is None:
+                    if seen is not None and state.snapshot is not None and state.snapshot is not seen:
+                        return state.snapshot
+                    if seen is not None and state.error is not None and self._clock() < state.retry_at:
+                        raise _again(state.error)
+                    flight = entry.flight = _Flight(entry.generation)
+                    mine = True
+                else:
+                    mine = False
+            if mine:
+                self._count(forced_refreshes=1)
+                self._fly(secret_id, entry, flight, forced=True)
+                return self._outcome(flight)
+            flight.done.wait()
+            if flight.error is not None:
+                raise _again(flight.error)
+            if seen is not None and flight.snapshot is not None and flight.snapshot is not seen:
+                return flight.snapshot
+
+    def wait_for_refreshes(self, timeout: float = 30.0) -> bool:
+        """Wait until no call to Secrets Manager is in flight (background refreshes included);
+        False if some still run after ``timeout`` seconds. For tests and orderly shutdowns."""
+        deadline = time.monotonic() + timeout
+        for entry in list(self._entries.values()):
+            flight = entry.flight
+            if flight is not None and not flight.done.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    # --- slow path: single flight ------------------------------------------------------------
+    def _entry(self, secret_id: str) -> _Entry:
+        if not isinstance(secret_id, str) or not secret_id:
+            raise SecretNotFoundError(f"secret id must be a non-empty string, got {type(secret_id).__name__}")
+        entry = self._entries.get(secret_id)
+        if entry is None:
+            entry = self._entries.setdefault(secret_id, _Entry((AWSCURRENT,)))  # atomic: one entry wins
+        return entry
+
+    @staticmethod
+    def _forget(entry: _Entry) -> None:
+        entry.state = _EMPTY
+        entry.generation += 1
+        entry.flight = None  # a flight still running finishes for its waiters but stores nothing
+
+    def _slow_path(self, secret_id: str, max_age: float | None) -> SecretSnapshot:
+        entry = self._entry(secret_id)
+        while True:
+            with entry.lock:
+                now = self._clock()
+                state, flight = entry.state, entry.flight
+                snapshot = state.snapshot
+                if snapshot is not None and (max_age is None or now - state.verified_at <= max_age):
+                    if now < state.fresh_until:
+                        return snapshot  # another thread refreshed while this one waited
+                    if now < state.servable_until:
+                        if flight is None and now >= state.retry_at:
+                            flight = entry.flight = _Flight(entry.generation)
+                            threading.Thread(
+                                target=self._fly, args=(secret_id, entry, flight), name="secret-refresh", daemon=True
+                            ).start()
+                        return snapshot  # refresh ahead: the reader does not wait
+                if flight is None:
+                    if state.error is not None and now < state.retry_at:
+                        raise _again(state.error)  # backing off: the remembered failure answers
+                    flight = entry.flight = _Flight(entry.generation)
+                    mine = True
+                else:
+                    mine = False
+            if mine:
+                self._fly(secret_id, entry, flight)
+                return self._outcome(flight)
+            flight.done.wait()  # bounded: the client's timeouts bound the call in flight
+            if max_age is None or flight.error is not None:
+                return self._outcome(flight)
+            # with max_age, look again: the flight joined may have started before this call
+
+    @staticmethod
+    def _outcome(flight: _Flight) -> SecretSnapshot:
+        if flight.error is not None:
+            raise _again(flight.error)
+        assert flight.snapshot is not None
+        return flight.snapshot
+
+    def _fly(self, secret_id: str, entry: _Entry, flight: _Flight, *, forced: bool = False) -> None:
+        """Make the call, store what it found (unless the entry was reset meanwhile), wake the waiters."""
+        state, stages = entry.state, entry.stages
+        now = self._clock()
+        try:
+            try:
+                new_state = self._call(secret_id, stages, state, now, forced=forced)
+            except RotationClientError as exc:
+                flight.error = exc
+                new_state = self._failed(secret_id, state, exc, now)
+            else:
+                flight.snapshot = new_state.snapshot
+        except BaseException as exc:  # never leave waiters hanging, whatever happened
+            flight.error = RotationClientError(f"refresh of secret {secret_id!r} failed: {type(exc).__name__}")
+            new_state = state
+            raise
+        finally:
+            with entry.lock:
+                if entry.generation == flight.generation:
+                    entry.state = new_state
+                if entry.flight is flight:
+                    entry.flight = None
+            flight.done.set()
+
+    def _call(self, secret_id: str, stages: tuple[str, ...], state: _State, now: float, *, forced: bool) -> _State:
+        snapshot = state.snapshot
+        if not forced and snapshot is not None and now < state.expires_at:
+            self._count(version_checks=1)
+            labels = describe_labels(self._client, secret_id, stages)
+            empty = [stage for stage in labels if not snapshot.has(stage)]
+            if labels == dict(snapshot.labels) and not empty:
+                return replace(
+                    state,
+                    fresh_until=min(now + self._check, state.expires_at),
+                    verified_at=now,
+                    error=None,
+                    retry_at=_NEVER,
+                    failures=0,
+                )
+            log.info(
+                "secret %r: %s; reading it again",
+                secret_id,
+                "a watched stage had no value yet" if labels == dict(snapshot.labels) else "stage labels changed",
+            )
+        self._count(full_reads=1)
+        fetched = fetch_snapshot(self._client, secret_id, stages, now)
+        expires = now + self._ttl
+        return _State(
+            fetched,
+            fresh_until=min(now + self._check, expires),
+            verified_at=now,
+            expires_at=expires,
+            servable_until=expires + self._max_stale,
+        )
+
+    def _failed(self, secret_id: str, state: _State, exc: RotationClientError, now: float) -> _State:
+        self._count(failures=1)
+        failures = state.failures + 1
+        retry_at = now + min(self._retry * 2 ** (failures - 1), max(self._retry, MAX_BACKOFF_S))
+        if isinstance(exc, SecretNotFoundError):
+            log.warning("secret %r: %s; its cached value is dropped", secret_id, exc)
+            return _State(None, error=exc, retry_at=retry_at, failures=failures)
+        if state.snapshot is not None and now < state.servable_until:
+            self._count(stale_serves=1)
+            log.warning(
+                "secret %r: refresh failed, serving the last good value (read %.0f s ago, at most %.0f s more; "
+                "next try in %.0f s): %s",
+                secret_id,
+                now - state.snapshot.fetched_at,
+                state.servable_until - now,
+                retry_at - now,
+                exc,
+            )
+            return replace(
+                state, fresh_until=min(retry_at, state.servable_until), error=exc, retry_at=retry_at, failures=failures
+            )
+        log.warning(
+            "secret %r: refresh failed, nothing servable (next try in %.0f s): %s", secret_id, retry_at - now, exc
+        )
+        return _State(None, error=exc, retry_at=retry_at, failures=failures)
+
+    def _count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, amount in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + amount)
+
+    # --- fork safety ----------------------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        """New locks, no flights of the parent's threads, no connection shared with the parent."""
+        self._stats_lock = threading.Lock()
+        for entry in list(self._entries.values()):
+            entry.lock = threading.Lock()
+            entry.flight = None
+        inner = self._client.client
+        self._client = _CountedClient(default_client(self.settings) if self._own_client else inner, self)
+        if not self._own_client:
+            forksafe.drop_pooled_connections(inner)
+
+
+class _CountedClient:
+    """The Secrets Manager client, counting every API call the cache makes."""
+
+    def __init__(self, client: Any, cache: SecretCache) -> None:
+        self.client = client
+        self._cache = cache
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        self._cache._count(upstream_calls=1)
+        return self.client.get_secret_value(**kwargs)
+
+    def describe_secret(self, **kwargs: Any) -> Any:
+        self._cache._count(upstream_calls=1)
+        return self.client.describe_secret(**kwargs)
