@@ -2,7 +2,7 @@
 
 from .driver import RotationDriver, RotationFailedError, RotationReport, StepReport
 from .moto_compat import NotAMotoSecretError, stage_empty_pending_version
-from .versions import VersionRow, fingerprint, format_version_table, version_rows
+from .versions import VersionRow, format_version_table, version_rows
 
 __all__ = [
     "NotAMotoSecretError",
@@ -11,7 +11,6 @@ __all__ = [
     "RotationReport",
     "StepReport",
     "VersionRow",
-    "fingerprint",
     "format_version_table",
     "stage_empty_pending_version",
     "version_rows",

@@ -1,21 +1,16 @@
-"""Show a secret's versions without showing a value: id, stages, fingerprint, creation date."""
+"""Show a secret's versions without reading a value: id, stages, creation date.
+
+No digest of a value is shown: a hash of a password lets anyone who guesses the password
+confirm it offline. Version ids already tell versions apart.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 _STAGE_ORDER = {"AWSPENDING": 0, "AWSCURRENT": 1, "AWSPREVIOUS": 2}
-
-
-def fingerprint(value: str) -> str:
-    """First 12 hex characters of SHA-256: enough to tell versions apart, useless to an attacker
-    for the high-entropy values this project generates."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -24,37 +19,26 @@ class VersionRow:
 
     version_id: str
     stages: tuple[str, ...]
-    fingerprint: str | None
     created: datetime | None
 
 
 def version_rows(client: Any, secret_id: str) -> list[VersionRow]:
-    """Every version that still has a stage (pending, current, previous first), with its fingerprint."""
+    """Every version that still has a stage (pending, current, previous first), from
+    ListSecretVersionIds only: no GetSecretValue, so no value is decrypted to list them."""
     response = client.list_secret_version_ids(SecretId=secret_id)
-    rows = []
-    for version in response.get("Versions", []):
-        stages = tuple(version.get("VersionStages", ()))
-        if not stages:
-            continue
-        try:
-            value = client.get_secret_value(SecretId=secret_id, VersionId=version["VersionId"]).get("SecretString")
-        except ClientError:
-            value = None
-        rows.append(
-            VersionRow(
-                version_id=version["VersionId"],
-                stages=stages,
-                fingerprint=fingerprint(value) if value is not None else None,
-                created=version.get("CreatedDate"),
-            )
-        )
+    rows = [
+        VersionRow(version_id=version["VersionId"], stages=stages, created=version.get("CreatedDate"))
+        for version in response.get("Versions", [])
+        if (stages := tuple(version.get("VersionStages", ())))
+    ]
     rows.sort(key=lambda row: min(_STAGE_ORDER.get(stage, len(_STAGE_ORDER)) for stage in row.stages))
     return rows
 
 
 def format_version_table(rows: list[VersionRow]) -> str:
     """A fixed-width text table of ``version_rows``."""
-    lines = [f"{'version':<38} {'stages':<26} fingerprint"]
+    lines = [f"{'version':<38} {'stages':<26} created"]
     for row in rows:
-        lines.append(f"{row.version_id:<38} {','.join(row.stages):<26} {row.fingerprint or '(no value)'}")
+        created = row.created.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if row.created else "-"
+        lines.append(f"{row.version_id:<38} {','.join(row.stages):<26} {created}")
     return "\n".join(lines)
