@@ -8,7 +8,6 @@ statement carries a verifier).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from lambdas.rotation import (
     record_call,
 )
 from lambdas.targets.scram import scram_sha256_verifier
+from lambdas.targets.tls import TlsSettings, tls_settings
 
 ENGINES = ("postgres", "aurora-postgresql")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
@@ -43,13 +43,12 @@ class PostgresPrivilegeError(TargetError):
 
 @dataclass(frozen=True)
 class PostgresEndpoint:
-    """Where and how to connect, from a secret's fields; TLS unless ``"ssl": false``."""
+    """Where and how to connect, from a secret's fields; TLS (``tls``) unless ``"ssl": false``."""
 
     host: str
     port: int
     dbname: str
-    tls: bool
-    ca_path: str | None
+    tls: TlsSettings | None
 
     @property
     def address(self) -> str:
@@ -66,12 +65,13 @@ class PostgresEndpoint:
             host=fields.require_str("host"),
             port=fields.require_port("port"),
             dbname=fields.optional_str("dbname") or "postgres",
-            tls=fields.require_tls("ssl"),
-            ca_path=fields.optional_str("ssl_ca") or os.environ.get("CA_BUNDLE_PATH") or None,
+            tls=tls_settings(fields),
         )
 
     def connection_options(self) -> dict[str, Any]:
-        """libpq options: verify-full TLS (never a plaintext fallback) or, if asked, none at all."""
+        """libpq options: verified TLS against an explicit CA file (never ``sslrootcert=system``,
+        which psycopg2-binary's OpenSSL cannot resolve; never a plaintext fallback) or, if the
+        secret says ``"ssl": false``, none at all."""
         options: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -85,8 +85,8 @@ class PostgresEndpoint:
             "tcp_user_timeout": STATEMENT_TIMEOUT_MS,
             "application_name": "secret-rotation",
         }
-        if self.tls:
-            options.update(sslmode="verify-full", sslrootcert=self.ca_path or "system")
+        if self.tls is not None:
+            options.update(sslmode=self.tls.mode, sslrootcert=self.tls.ca_path)
         else:
             options["sslmode"] = "disable"
         return options
@@ -114,7 +114,12 @@ def _classify(exc: psycopg2.Error, endpoint: PostgresEndpoint, user: str) -> Tar
     if "Connection refused" in text or "could not connect" in text or "No route to host" in text:
         return TargetUnreachableError(f"{where} refused the connection ({text})")
     if "SSL" in text or "certificate" in text:
-        return TargetError(f"{where}: TLS connection failed ({text})")
+        verified = (
+            f"; verified {endpoint.tls.mode} against {endpoint.tls.ca_path} (from {endpoint.tls.source})"
+            if endpoint.tls is not None
+            else ""
+        )
+        return TargetError(f"{where}: TLS connection failed ({text}{verified})")
     return TargetError(f"{where}: connecting as role {user!r} failed ({text})")
 
 

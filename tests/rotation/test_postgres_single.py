@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from lambdas.rotation import InvalidSecretError, TargetError, TargetUnreachableE
 from lambdas.targets.scram import scram_sha256_verifier
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
+from local_servers.certs import write_loopback_tls
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.postgres_fixtures import PostgresTarget
 from tests.rotation.scenarios import rotate_running_a_step_twice, rotate_with_failing_step
@@ -115,8 +117,9 @@ def test_plaintext_secret_against_a_tls_only_server_is_refused_and_nothing_chang
     assert pg_tls.logs_in(before)
 
 
-def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(pg: PostgresTarget) -> None:
-    arn = pg.create_secret(ssl=None)  # no "ssl": false written: TLS required; this server has none
+def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(pg: PostgresTarget, tmp_path: Path) -> None:
+    ca_path = write_loopback_tls(tmp_path).ca_path
+    arn = pg.create_secret(ssl=None, ssl_ca=str(ca_path))  # no "ssl": false: TLS required; this server has none
 
     report = RotationDriver(lambda_handler).rotate(arn, raise_on_failure=False)
 
