@@ -8,6 +8,8 @@ statement carries a verifier).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +31,10 @@ ENGINES = ("postgres", "aurora-postgresql")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 CONNECT_TIMEOUT_S = 3  # libpq applies it to the whole connection attempt, TLS handshake included
 STATEMENT_TIMEOUT_MS = 5000
+DEFAULT_PORT = 5432  # AWS's RDS secret JSON: "port" is optional, 5432 when absent
 AUTH_FAILED = "28P01"
 INVALID_AUTHORIZATION = "28000"
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class PostgresRoleMissingError(TargetError):
@@ -38,7 +42,11 @@ class PostgresRoleMissingError(TargetError):
 
 
 class PostgresPrivilegeError(TargetError):
-    """The admin role lacks a privilege the rotation needs (CREATEROLE)."""
+    """The admin role lacks a privilege the rotation needs (CREATEROLE, or ADMIN OPTION on 16+)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason  # the server's own words (SQLSTATE 42501), when it refused a statement
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class PostgresEndpoint:
             )
         return cls(
             host=fields.require_str("host"),
-            port=fields.require_port("port"),
+            port=fields.optional_port("port") or DEFAULT_PORT,
             dbname=fields.optional_str("dbname") or "postgres",
             tls=tls_settings(fields),
         )
@@ -153,10 +161,31 @@ def run(
             cursor.execute(statement, params)
             return list(cursor.fetchall()) if cursor.description else []
     except psycopg2.Error as exc:
-        primary = getattr(getattr(exc, "diag", None), "message_primary", None) or type(exc).__name__
-        raise TargetError(
-            f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {getattr(exc, 'pgcode', None)}: {primary})"
-        ) from None
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) or type(exc).__name__
+        code = getattr(exc, "pgcode", None)
+        if code == INSUFFICIENT_PRIVILEGE:  # the server's reason names roles and attributes, never values
+            reason = ": ".join(part for part in (primary, getattr(diag, "message_detail", None)) if part)
+            raise PostgresPrivilegeError(
+                f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {code}: {reason})", reason=reason
+            ) from None
+        raise TargetError(f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {code}: {primary})") from None
+
+
+@contextlib.contextmanager
+def transaction(connection: Any, endpoint: PostgresEndpoint) -> Iterator[None]:
+    """The block's statements take effect together or not at all: role changes are
+    transactional, so a refusal or fault half-way leaves the server exactly as it was."""
+    run(connection, endpoint, "begin", "BEGIN")
+    try:
+        yield
+    except BaseException:
+        record_call("postgres.rollback")
+        # A broken connection discards the transaction itself, so a failed ROLLBACK changes nothing.
+        with contextlib.suppress(psycopg2.Error), connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        raise
+    run(connection, endpoint, "commit", "COMMIT")
 
 
 def set_password(connection: Any, endpoint: PostgresEndpoint, role: str, password: str) -> None:
