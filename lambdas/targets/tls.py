@@ -68,21 +68,35 @@ def _is_pem_bundle(path: str) -> bool:
         return False
 
 
-def _ssl_mode(fields: SecretFields, env: Mapping[str, str]) -> str:
-    mode = fields.optional_str("ssl_mode")
-    if mode is not None:
-        if mode not in SSL_MODES:
-            raise InvalidSecretError(
-                fields.secret_id, fields.stage, "ssl_mode", f"must be one of {', '.join(SSL_MODES)}, got {mode!r}"
-            )
-        return mode
+def _default_mode(env: Mapping[str, str]) -> str:
+    """``SSL_MODE``, validated whatever the secret says: a misconfigured function fails every time."""
     default = env.get(SSL_MODE_ENV, "").strip() or VERIFY_FULL
     if default not in SSL_MODES:
         raise ConfigurationError(f"{SSL_MODE_ENV} must be one of {', '.join(SSL_MODES)}, got {default!r}")
     return default
 
 
-def _ca_bundle(fields: SecretFields, env: Mapping[str, str]) -> tuple[str, str]:
+def _configured_bundle(env: Mapping[str, str]) -> str | None:
+    """``CA_BUNDLE_PATH``, validated whatever the secret says."""
+    configured = env.get(CA_BUNDLE_ENV, "").strip()
+    if configured and not _is_pem_bundle(configured):
+        raise ConfigurationError(
+            f"{CA_BUNDLE_ENV} must be the path of a readable PEM CA bundle in the function, "
+            f"but {configured!r} is not one"
+        )
+    return configured or None
+
+
+def _ssl_mode(fields: SecretFields, default: str) -> str:
+    mode = fields.optional_str("ssl_mode")
+    if mode is not None and mode not in SSL_MODES:
+        raise InvalidSecretError(
+            fields.secret_id, fields.stage, "ssl_mode", f"must be one of {', '.join(SSL_MODES)}, got {mode!r}"
+        )
+    return mode or default
+
+
+def _ca_bundle(fields: SecretFields, configured: str | None) -> tuple[str, str]:
     """The CA file and the name of the source it came from."""
     named = fields.optional_str("ssl_ca")
     if named is not None:
@@ -94,13 +108,7 @@ def _ca_bundle(fields: SecretFields, env: Mapping[str, str]) -> tuple[str, str]:
                 f"must be the path of a readable PEM CA bundle in the function, but {named!r} is not one",
             )
         return named, "ssl_ca"
-    configured = env.get(CA_BUNDLE_ENV, "").strip()
-    if configured:
-        if not _is_pem_bundle(configured):
-            raise ConfigurationError(
-                f"{CA_BUNDLE_ENV} must be the path of a readable PEM CA bundle in the function, "
-                f"but {configured!r} is not one"
-            )
+    if configured is not None:
         return configured, CA_BUNDLE_ENV
     for candidate in RUNTIME_CA_BUNDLES:
         if _is_pem_bundle(candidate):
@@ -117,11 +125,12 @@ def tls_settings(fields: SecretFields, env: Mapping[str, str] | None = None) -> 
     """The secret's TLS settings, or None when it says ``"ssl": false`` (plaintext).
 
     Raises ``InvalidSecretError`` (bad ``ssl``, ``ssl_ca``, ``ssl_mode``), ``ConfigurationError``
-    (bad ``CA_BUNDLE_PATH``, ``SSL_MODE``) or ``CaBundleNotFoundError``; none of them changes anything.
+    (bad ``CA_BUNDLE_PATH`` or ``SSL_MODE``, checked even for plaintext secrets) or
+    ``CaBundleNotFoundError``; none of them changes anything.
     """
+    source = os.environ if env is None else env
+    default_mode, configured = _default_mode(source), _configured_bundle(source)
     if not fields.require_tls("ssl"):
         return None
-    source = os.environ if env is None else env
-    mode = _ssl_mode(fields, source)
-    ca_path, origin = _ca_bundle(fields, source)
-    return TlsSettings(ca_path=ca_path, mode=mode, source=origin)
+    ca_path, origin = _ca_bundle(fields, configured)
+    return TlsSettings(ca_path=ca_path, mode=_ssl_mode(fields, default_mode), source=origin)

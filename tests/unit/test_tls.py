@@ -150,6 +150,16 @@ def test_an_unknown_ssl_mode_environment_is_refused_naming_it(
         tls_settings(_fields())
 
 
+@pytest.mark.parametrize(("name", "value"), [("SSL_MODE", "require"), ("CA_BUNDLE_PATH", "/nowhere/bundle.pem")])
+def test_a_bad_tls_environment_fails_even_for_a_plaintext_secret(
+    bundles: dict[str, str], monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match=f"^{name} must be"):
+        tls_settings(_fields(ssl=False))
+
+
 def test_postgres_gets_the_mode_and_the_file_never_sslrootcert_system(bundles: dict[str, str]) -> None:
     options = PostgresEndpoint.from_secret(_fields(username="app", ssl_mode="verify-ca")).connection_options()
 
