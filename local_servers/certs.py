@@ -1,4 +1,4 @@
-"""A throwaway certificate authority and a server certificate for 127.0.0.1/localhost."""
+"""A throwaway certificate authority and a server certificate for 127.0.0.1/localhost (or other names)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,19 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def write_loopback_tls(directory: Path) -> TlsFiles:
-    """Write ``ca.crt``, ``server.crt`` and ``server.key`` (0600) valid for one day."""
+def _subject_alternative_names(names: tuple[str, ...]) -> x509.SubjectAlternativeName:
+    entries: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            entries.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            entries.append(x509.DNSName(name))
+    return x509.SubjectAlternativeName(entries)
+
+
+def write_loopback_tls(directory: Path, *, names: tuple[str, ...] = LOOPBACK_NAMES) -> TlsFiles:
+    """Write ``ca.crt``, ``server.crt`` and ``server.key`` (0600) valid for one day; the server
+    certificate names ``names`` (DNS names or IP addresses; the first is also its common name)."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -45,16 +58,13 @@ def write_loopback_tls(directory: Path) -> TlsFiles:
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
+        .subject_name(_name(names[0]))
         .issuer_name(ca_cert.subject)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
+        .add_extension(_subject_alternative_names(names), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     files = TlsFiles(directory / "ca.crt", directory / "server.crt", directory / "server.key")

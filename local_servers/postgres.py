@@ -1,20 +1,22 @@
 """A real PostgreSQL server on 127.0.0.1, in a temporary directory, for tests, demo and bench.
 
-``PostgresServer(tls=False, tls_only=False)`` is a context manager. It finds the server
-binaries (``initdb`` on PATH or ``/usr/lib/postgresql/*/bin``), creates a cluster with
-scram-sha-256 authentication and ``log_statement = 'all'`` logging to ``log_path``, listens
-on a free loopback port, and removes everything on exit. ``initdb`` and ``postgres`` refuse
-to run as root: as root the server runs as the unprivileged ``postgres`` user (created by
-Debian's package; ``scripts/ensure-system-deps.sh`` installs it on a fresh machine).
+``PostgresServer(tls=False, tls_only=False, major=None, cert_names=None)`` is a context manager.
+It runs the server of ``major`` (15 to 18, as RDS does; None: Debian's, see
+``local_servers/postgres_installs.py``), creates a cluster with scram-sha-256 authentication and
+``log_statement = 'all'`` logging to ``log_path``, listens on a free loopback port, and removes
+everything on exit. ``initdb`` and ``postgres`` refuse to run as root: as root the server runs
+as the unprivileged ``postgres`` user (created by Debian's package;
+``scripts/ensure-system-deps.sh`` installs it on a fresh machine). ``cert_names`` replaces the
+names in the TLS certificate (default ``localhost`` and ``127.0.0.1``), to test host name checks.
 
-Attributes: ``host``, ``port``, ``admin_user``/``admin_password`` (a superuser for setup),
-``dbname``, ``log_path``, ``ca_path`` (with ``tls=True``). Helpers: ``connect(user,
-password)``, ``execute_as_admin(sql, params)``, ``create_role(name, password, ...)``.
+Attributes: ``host``, ``port``, ``major``, ``version``, ``admin_user``/``admin_password`` (a
+superuser for setup), ``dbname``, ``log_path``, ``ca_path`` (with ``tls=True``). Helpers:
+``connect(user, password)``, ``execute_as_admin(sql, params)``, ``create_role(name, password, ...)``,
+``grant_rotation_rights(admin, role)`` (what docs/postgres.md tells users to grant, per major).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import secrets
@@ -31,55 +33,51 @@ from psycopg2 import sql
 
 from lambdas.targets.scram import scram_sha256_verifier
 from local_rotation.server import LOOPBACK, free_loopback_port
-from local_servers.certs import write_loopback_tls
+from local_servers.certs import LOOPBACK_NAMES, write_loopback_tls
+from local_servers.postgres_installs import (
+    PostgresInstall,
+    PostgresUnavailableError,
+    find_install,
+    run_as,
+    runnable_by,
+    temp_root,
+)
 
-SERVER_USER = "postgres"
 START_TIMEOUT_S = 30.0
+ADMIN_OPTION_SINCE = 16  # PostgreSQL 16: CREATEROLE alone no longer alters or grants others' roles
 
-
-class PostgresUnavailableError(RuntimeError):
-    """The server binaries or an unprivileged user to run them are missing."""
-
-
-def find_binaries() -> Path:
-    """The directory holding ``initdb`` and ``postgres``."""
-    on_path = shutil.which("initdb")
-    if on_path:
-        return Path(on_path).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]), reverse=True)
-    if candidates:
-        return Path(candidates[0]).parent
-    raise PostgresUnavailableError(
-        "PostgreSQL server binaries not found (initdb on PATH or /usr/lib/postgresql/*/bin): "
-        "run `make deps` (scripts/ensure-system-deps.sh) or install Debian's postgresql package"
-    )
-
-
-def _run_as() -> pwd.struct_passwd | None:
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        raise PostgresUnavailableError(
-            f"running as root, and there is no unprivileged {SERVER_USER!r} user to run PostgreSQL as: "
-            "install Debian's postgresql package (it creates the user) or run the tests as a normal user"
-        ) from None
+__all__ = ["ADMIN_OPTION_SINCE", "PostgresServer", "PostgresUnavailableError"]
 
 
 class PostgresServer:
     """One throwaway PostgreSQL cluster; see the module docstring."""
 
-    def __init__(self, *, tls: bool = False, tls_only: bool = False) -> None:
-        self.tls = tls or tls_only
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        tls_only: bool = False,
+        major: int | None = None,
+        cert_names: tuple[str, ...] | None = None,
+    ) -> None:
+        self.tls = tls or tls_only or cert_names is not None
         self.tls_only = tls_only
+        self.cert_names = cert_names or LOOPBACK_NAMES
         self.host = LOOPBACK
         self.port = 0
         self.admin_user = "rotation_test_admin"
         self.admin_password = secrets.token_urlsafe(24)
         self.dbname = "postgres"
         self.ca_path: Path | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="pg-rotation-"))
+        self._account = run_as()
+        self._install: PostgresInstall = runnable_by(find_install(major), self._account)
+        self.major = self._install.major
+        self.version = self._install.version
+        if self.tls and not self._install.supports_tls:
+            raise PostgresUnavailableError(
+                f"PostgreSQL {self.version} ({self._install.origin}) was built without SSL: use another major for TLS"
+            )
+        self._dir = Path(tempfile.mkdtemp(prefix="pg-rotation-", dir=temp_root(self._account)))
         self.log_path = self._dir / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -92,12 +90,12 @@ class PostgresServer:
         self.stop()
 
     def _popen_user(self) -> dict[str, Any]:
-        account = _run_as()
+        account = self._account
         return {} if account is None else {"user": account.pw_uid, "group": account.pw_gid}
 
     def start(self) -> PostgresServer:
-        binaries = find_binaries()
-        account = _run_as()
+        binaries = self._install.bin_dir
+        account = self._account
         if account is not None:
             os.chown(self._dir, account.pw_uid, account.pw_gid)
         data = self._dir / "data"
@@ -137,7 +135,7 @@ class PostgresServer:
             "password_encryption": "scram-sha-256",
         }
         if self.tls:
-            tls = write_loopback_tls(self._dir)
+            tls = write_loopback_tls(self._dir, names=self.cert_names)
             if account is not None:
                 for path in (tls.cert_path, tls.key_path, tls.ca_path):
                     os.chown(path, account.pw_uid, account.pw_gid)
@@ -181,8 +179,10 @@ class PostgresServer:
 
     # --- helpers ---------------------------------------------------------------------------
     def connect(self, user: str, password: str, **options: Any) -> Any:
-        """A psycopg2 connection (autocommit) as ``user``; TLS verified when the server has TLS."""
-        tls = {"sslmode": "verify-full", "sslrootcert": str(self.ca_path)} if self.tls else {"sslmode": "disable"}
+        """A psycopg2 connection (autocommit) as ``user``; TLS verified when the server has TLS (the
+        chain only, when ``cert_names`` leave out the loopback address)."""
+        mode = "verify-full" if LOOPBACK in self.cert_names else "verify-ca"
+        tls = {"sslmode": mode, "sslrootcert": str(self.ca_path)} if self.tls else {"sslmode": "disable"}
         connection = psycopg2.connect(
             host=self.host, port=self.port, dbname=self.dbname, user=user, password=password,
             connect_timeout=5, **{**tls, **options},
@@ -199,6 +199,17 @@ class PostgresServer:
                 return list(cursor.fetchall()) if cursor.description else []
         finally:
             connection.close()
+
+    def grant_rotation_rights(self, admin: str, role: str) -> None:
+        """What docs/postgres.md tells users to grant the rotation admin over ``role``, on this major:
+        nothing beyond CREATEROLE up to 15; from 16, ADMIN OPTION on the role (without inheriting
+        its privileges or being able to SET ROLE to it)."""
+        if self.major >= ADMIN_OPTION_SINCE:
+            self.execute_as_admin(
+                sql.SQL("GRANT {} TO {} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE").format(
+                    sql.Identifier(role), sql.Identifier(admin)
+                )
+            )
 
     def create_role(self, name: str, password: str, *, createrole: bool = False, login: bool = True) -> None:
         """CREATE ROLE with a password, sent as a SCRAM verifier so the server log never shows it."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from lambdas.rotation import PendingSecretTestFailedError, RotationStrategy, SecretDict, SecretFields, StepContext
 from lambdas.targets import elasticache, valkey
 from lambdas.targets.passwords import PasswordPolicy
+from lambdas.targets.tls import tls_settings
 
 
 def endpoint_node(fields: SecretFields) -> valkey.ValkeyNode | None:
@@ -19,7 +20,7 @@ def endpoint_node(fields: SecretFields) -> valkey.ValkeyNode | None:
     if host is None:
         return None
     port = fields.optional_port("port") or 6379
-    return valkey.ValkeyNode(host, port, fields.require_tls("ssl"), fields.optional_str("ssl_ca"))
+    return valkey.ValkeyNode.at(host, port, tls_settings(fields))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """PostgreSQL, alternating users: each rotation changes the twin that is NOT current.
 
 AWSPREVIOUS is the other role, untouched until the next rotation, so clients holding it keep
-working. The admin secret named by ``masterarn`` (CREATEROLE, not superuser) creates
-``<name>_clone`` on first use; see ``lambdas/targets/postgres_roles.py`` for the ownership model.
+working. The admin secret named by ``masterarn`` (CREATEROLE, not superuser; on PostgreSQL 16+
+also ADMIN OPTION on ``<name>``) creates ``<name>_clone`` on first use; see
+``lambdas/targets/postgres_roles.py`` for the ownership model and the privilege rules.
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ class PostgresAlternatingUsersStrategy(RotationStrategy):
         connection = postgres.connect(endpoint, admin_user, admin.require_str("password"))
         try:
             postgres_roles.require_role_admin(connection, endpoint, admin_user)
-            postgres_roles.ensure_twins(connection, endpoint, postgres_roles.base_role(role))
-            postgres.set_password(connection, endpoint, role, password)
+            postgres_roles.rotate_twin(connection, endpoint, admin_user, role, password)
         finally:
             connection.close()
 

@@ -8,7 +8,8 @@ statement carries a verifier).
 
 from __future__ import annotations
 
-import os
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +25,16 @@ from lambdas.rotation import (
     record_call,
 )
 from lambdas.targets.scram import scram_sha256_verifier
+from lambdas.targets.tls import TlsSettings, tls_settings
 
 ENGINES = ("postgres", "aurora-postgresql")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 CONNECT_TIMEOUT_S = 3  # libpq applies it to the whole connection attempt, TLS handshake included
 STATEMENT_TIMEOUT_MS = 5000
+DEFAULT_PORT = 5432  # AWS's RDS secret JSON: "port" is optional, 5432 when absent
 AUTH_FAILED = "28P01"
 INVALID_AUTHORIZATION = "28000"
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class PostgresRoleMissingError(TargetError):
@@ -38,18 +42,21 @@ class PostgresRoleMissingError(TargetError):
 
 
 class PostgresPrivilegeError(TargetError):
-    """The admin role lacks a privilege the rotation needs (CREATEROLE)."""
+    """The admin role lacks a privilege the rotation needs (CREATEROLE, or ADMIN OPTION on 16+)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason  # the server's own words (SQLSTATE 42501), when it refused a statement
 
 
 @dataclass(frozen=True)
 class PostgresEndpoint:
-    """Where and how to connect, from a secret's fields; TLS unless ``"ssl": false``."""
+    """Where and how to connect, from a secret's fields; TLS (``tls``) unless ``"ssl": false``."""
 
     host: str
     port: int
     dbname: str
-    tls: bool
-    ca_path: str | None
+    tls: TlsSettings | None
 
     @property
     def address(self) -> str:
@@ -64,14 +71,15 @@ class PostgresEndpoint:
             )
         return cls(
             host=fields.require_str("host"),
-            port=fields.require_port("port"),
+            port=fields.optional_port("port") or DEFAULT_PORT,
             dbname=fields.optional_str("dbname") or "postgres",
-            tls=fields.require_tls("ssl"),
-            ca_path=fields.optional_str("ssl_ca") or os.environ.get("CA_BUNDLE_PATH") or None,
+            tls=tls_settings(fields),
         )
 
     def connection_options(self) -> dict[str, Any]:
-        """libpq options: verify-full TLS (never a plaintext fallback) or, if asked, none at all."""
+        """libpq options: verified TLS against an explicit CA file (never ``sslrootcert=system``,
+        which psycopg2-binary's OpenSSL cannot resolve; never a plaintext fallback) or, if the
+        secret says ``"ssl": false``, none at all."""
         options: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -85,8 +93,8 @@ class PostgresEndpoint:
             "tcp_user_timeout": STATEMENT_TIMEOUT_MS,
             "application_name": "secret-rotation",
         }
-        if self.tls:
-            options.update(sslmode="verify-full", sslrootcert=self.ca_path or "system")
+        if self.tls is not None:
+            options.update(sslmode=self.tls.mode, sslrootcert=self.tls.ca_path)
         else:
             options["sslmode"] = "disable"
         return options
@@ -114,7 +122,12 @@ def _classify(exc: psycopg2.Error, endpoint: PostgresEndpoint, user: str) -> Tar
     if "Connection refused" in text or "could not connect" in text or "No route to host" in text:
         return TargetUnreachableError(f"{where} refused the connection ({text})")
     if "SSL" in text or "certificate" in text:
-        return TargetError(f"{where}: TLS connection failed ({text})")
+        verified = (
+            f"; verified {endpoint.tls.mode} against {endpoint.tls.ca_path} (from {endpoint.tls.source})"
+            if endpoint.tls is not None
+            else ""
+        )
+        return TargetError(f"{where}: TLS connection failed ({text}{verified})")
     return TargetError(f"{where}: connecting as role {user!r} failed ({text})")
 
 
@@ -148,10 +161,31 @@ def run(
             cursor.execute(statement, params)
             return list(cursor.fetchall()) if cursor.description else []
     except psycopg2.Error as exc:
-        primary = getattr(getattr(exc, "diag", None), "message_primary", None) or type(exc).__name__
-        raise TargetError(
-            f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {getattr(exc, 'pgcode', None)}: {primary})"
-        ) from None
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) or type(exc).__name__
+        code = getattr(exc, "pgcode", None)
+        if code == INSUFFICIENT_PRIVILEGE:  # the server's reason names roles and attributes, never values
+            reason = ": ".join(part for part in (primary, getattr(diag, "message_detail", None)) if part)
+            raise PostgresPrivilegeError(
+                f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {code}: {reason})", reason=reason
+            ) from None
+        raise TargetError(f"PostgreSQL at {endpoint.address}: {point} failed (SQLSTATE {code}: {primary})") from None
+
+
+@contextlib.contextmanager
+def transaction(connection: Any, endpoint: PostgresEndpoint) -> Iterator[None]:
+    """The block's statements take effect together or not at all: role changes are
+    transactional, so a refusal or fault half-way leaves the server exactly as it was."""
+    run(connection, endpoint, "begin", "BEGIN")
+    try:
+        yield
+    except BaseException:
+        record_call("postgres.rollback")
+        # A broken connection discards the transaction itself, so a failed ROLLBACK changes nothing.
+        with contextlib.suppress(psycopg2.Error), connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        raise
+    run(connection, endpoint, "commit", "COMMIT")
 
 
 def set_password(connection: Any, endpoint: PostgresEndpoint, role: str, password: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from lambdas.rotation import (
     TargetUnreachableError,
     record_call,
 )
+from lambdas.targets.tls import TlsSettings, tls_settings
 
 CONNECT_TIMEOUT_S = 2.0
 SOCKET_TIMEOUT_S = 2.0
@@ -76,19 +76,27 @@ def refuse_managed_endpoint(fields: SecretFields, field: str, host: str) -> None
 
 @dataclass(frozen=True)
 class ValkeyNode:
-    """One node: where, and whether TLS (with which CA)."""
+    """One node: where, and whether TLS (with which CA, and whether its host name is checked)."""
 
     host: str
     port: int
     tls: bool
     ca_path: str | None
+    check_hostname: bool = True
+
+    @classmethod
+    def at(cls, host: str, port: int, tls: TlsSettings | None) -> ValkeyNode:
+        """A node reached with ``tls`` (None: plaintext), as ``lambdas.targets.tls`` resolved it."""
+        if tls is None:
+            return cls(host, port, False, None)
+        return cls(host, port, True, tls.ca_path, tls.verify_hostname)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
 
-def _parse_node(entry: object, index: int, fields: SecretFields, tls: bool, ca_path: str | None) -> ValkeyNode:
+def _parse_node(entry: object, index: int, fields: SecretFields, tls: TlsSettings | None) -> ValkeyNode:
     expected = 'must be "host:port" strings with a port between 1 and 65535'
     if not isinstance(entry, str) or ":" not in entry:
         raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
@@ -97,22 +105,21 @@ def _parse_node(entry: object, index: int, fields: SecretFields, tls: bool, ca_p
     if not host or not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
     refuse_managed_endpoint(fields, f"nodes[{index}]", host)
-    return ValkeyNode(host, int(port_text), tls, ca_path)
+    return ValkeyNode.at(host, int(port_text), tls)
 
 
 def nodes_from_secret(fields: SecretFields) -> list[ValkeyNode]:
     """``nodes`` if present (every node must learn the password: ACLs are not replicated),
     else ``host:port``."""
-    tls = fields.require_tls("ssl")
-    ca_path = fields.optional_str("ssl_ca") or os.environ.get("CA_BUNDLE_PATH") or None
+    tls = tls_settings(fields)
     raw = fields.values.get("nodes")
     if raw is None:
         host = fields.require_str("host")
         refuse_managed_endpoint(fields, "host", host)
-        return [ValkeyNode(host, fields.require_port("port"), tls, ca_path)]
+        return [ValkeyNode.at(host, fields.require_port("port"), tls)]
     if not isinstance(raw, list) or not raw:
         raise InvalidSecretError(fields.secret_id, fields.stage, "nodes", 'must be a non-empty list of "host:port"')
-    return [_parse_node(entry, index, fields, tls, ca_path) for index, entry in enumerate(raw)]
+    return [_parse_node(entry, index, fields, tls) for index, entry in enumerate(raw)]
 
 
 def client(node: ValkeyNode, username: str | None, password: str | None) -> Any:
@@ -128,7 +135,9 @@ def client(node: ValkeyNode, username: str | None, password: str | None) -> Any:
         "protocol": 2,
     }
     if node.tls:
-        options.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=node.ca_path, ssl_check_hostname=True)
+        options.update(
+            ssl=True, ssl_cert_reqs="required", ssl_ca_certs=node.ca_path, ssl_check_hostname=node.check_hostname
+        )
     return redis.Redis(**options)
 
 

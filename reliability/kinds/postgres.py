@@ -1,4 +1,10 @@
-"""PostgreSQL harnesses: "authenticates" is a real login; orphans are extra roles."""
+"""PostgreSQL harnesses: "authenticates" is a real login; orphans are extra roles.
+
+The fault sweeps and the soak run on one major, ``RELIABILITY_MAJOR``: the newest RDS runs
+(18). Retry and fault handling do not differ between majors, and the rotation behaviour
+itself is tested on all four (tests/rotation/test_postgres_*.py); 16+ is where the admin's
+privileges differ (ADMIN OPTION), and the newest major is where RDS is heading.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,11 @@ import psycopg2
 from lambdas.postgres_alternating.handler import lambda_handler as alternating_handler
 from lambdas.postgres_single.handler import lambda_handler as single_handler
 from local_servers.postgres import PostgresServer
+from local_servers.postgres_installs import SUPPORTED_MAJORS
 from reliability.consumers import Consumer, PostgresConsumer
 from reliability.harness import FaultMode, KindHarness
+
+RELIABILITY_MAJOR = max(SUPPORTED_MAJORS)
 
 
 class PostgresHarness(KindHarness):
@@ -34,6 +43,7 @@ class PostgresHarness(KindHarness):
         password, admin_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.server.create_role(role, password)
         self.server.create_role(f"{role}_admin", admin_password, createrole=True)
+        self.server.grant_rotation_rights(f"{role}_admin", role)
         admin_arn = client.create_secret(
             Name=f"{name}/admin", SecretString=json.dumps({"username": f"{role}_admin", "password": admin_password})
         )["ARN"]
@@ -91,5 +101,5 @@ class PostgresHarness(KindHarness):
 
 @contextmanager
 def postgres_harness(*, alternating: bool) -> Iterator[KindHarness]:
-    with PostgresServer() as server:
+    with PostgresServer(major=RELIABILITY_MAJOR) as server:
         yield PostgresHarness(server, alternating=alternating)

@@ -30,6 +30,7 @@ NOT_SECRET_FIELDS = frozenset(
         "replication_group_id",
         "ssl",
         "ssl_ca",
+        "ssl_mode",
         "nodes",
     }
 )

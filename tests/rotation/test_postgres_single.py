@@ -1,19 +1,26 @@
-"""PostgreSQL single-user rotation against a real server (AWS APIs: moto; the database: real)."""
+"""PostgreSQL single-user rotation against real servers (AWS APIs: moto; the database: real).
+
+Tests taking ``pg_major`` run on every supported major (15 to 18); the others check what does
+not depend on the server's version (secret validation, timeouts, TLS) on the default server.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lambdas.postgres_single.handler import lambda_handler
-from lambdas.rotation import InvalidSecretError, TargetError, TargetUnreachableError
+from lambdas.rotation import InvalidSecretError, SecretFields, TargetError, TargetUnreachableError
+from lambdas.targets.postgres import PostgresEndpoint
 from lambdas.targets.scram import scram_sha256_verifier
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
+from local_servers.certs import write_loopback_tls
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.postgres_fixtures import PostgresTarget
 from tests.rotation.scenarios import rotate_running_a_step_twice, rotate_with_failing_step
@@ -25,19 +32,19 @@ def _event(arn: str, token: str, step: str) -> dict[str, str]:
     return {"SecretId": arn, "ClientRequestToken": token, "Step": step}
 
 
-def test_three_rotations_each_leave_only_the_new_password_working(pg: PostgresTarget) -> None:
-    arn = pg.create_secret()
+def test_three_rotations_each_leave_only_the_new_password_working(pg_major: PostgresTarget) -> None:
+    arn = pg_major.create_secret()
     driver = RotationDriver(lambda_handler)
 
     for _ in range(3):
         report = driver.rotate(arn)
 
-        current = stage_value(pg.client, arn, "AWSCURRENT")
-        previous = stage_value(pg.client, arn, "AWSPREVIOUS")
+        current = stage_value(pg_major.client, arn, "AWSCURRENT")
+        previous = stage_value(pg_major.client, arn, "AWSPREVIOUS")
         assert report.succeeded
-        assert current["username"] == pg.role
-        assert pg.logs_in(current)
-        assert not pg.logs_in(previous)  # documented: single-user mode does not keep AWSPREVIOUS
+        assert current["username"] == pg_major.role
+        assert pg_major.logs_in(current)
+        assert not pg_major.logs_in(previous)  # documented: single-user mode does not keep AWSPREVIOUS
 
 
 def test_generated_password_is_32_characters_without_connection_string_breakers(pg: PostgresTarget) -> None:
@@ -50,49 +57,53 @@ def test_generated_password_is_32_characters_without_connection_string_breakers(
     assert not set(password) & set("\"'\\/@:%&#?; ")
 
 
-def test_server_log_holds_the_scram_verifier_and_never_the_password(pg: PostgresTarget) -> None:
-    arn = pg.create_secret()
+def test_server_log_holds_the_scram_verifier_and_never_the_password(pg_major: PostgresTarget) -> None:
+    arn = pg_major.create_secret()
 
     RotationDriver(lambda_handler).rotate(arn)
 
-    log = pg.server.log_path.read_text()
-    assert re.search(rf'ALTER ROLE "{pg.role}" PASSWORD \'SCRAM-SHA-256\$4096:', log)
-    assert stage_value(pg.client, arn, "AWSCURRENT")["password"] not in log
+    log = pg_major.server.log_path.read_text()
+    assert re.search(rf'ALTER ROLE "{pg_major.role}" PASSWORD \'SCRAM-SHA-256\$4096:', log)
+    assert stage_value(pg_major.client, arn, "AWSCURRENT")["password"] not in log
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_every_step_can_be_retried(pg: PostgresTarget, step: str) -> None:
-    arn = pg.create_secret()
+def test_every_step_can_be_retried(pg_major: PostgresTarget, step: str) -> None:
+    arn = pg_major.create_secret()
     token = rotate_running_a_step_twice(lambda_handler, arn, step)
 
-    assert "AWSCURRENT" in stages_by_version(pg.client, arn)[token]
-    assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))
+    assert "AWSCURRENT" in stages_by_version(pg_major.client, arn)[token]
+    assert pg_major.logs_in(stage_value(pg_major.client, arn, "AWSCURRENT"))
 
 
 @pytest.mark.parametrize("failing_step", ["testSecret", "finishSecret"])
-def test_a_fault_after_set_secret_is_completed_by_the_service_retry(pg: PostgresTarget, failing_step: str) -> None:
-    arn = pg.create_secret()
+def test_a_fault_after_set_secret_is_completed_by_the_service_retry(
+    pg_major: PostgresTarget, failing_step: str
+) -> None:
+    arn = pg_major.create_secret()
 
     failed = rotate_with_failing_step(lambda_handler, arn, failing_step)
-    pending = pg.client.get_secret_value(SecretId=arn, VersionId=failed.token)
-    assert pg.logs_in(json.loads(pending["SecretString"]))  # between set and finish: AWSPENDING works
+    pending = pg_major.client.get_secret_value(SecretId=arn, VersionId=failed.token)
+    assert pg_major.logs_in(json.loads(pending["SecretString"]))  # between set and finish: AWSPENDING works
 
     retried = RotationDriver(lambda_handler).rotate(arn)
 
     assert retried.resumed
-    assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))
+    assert pg_major.logs_in(stage_value(pg_major.client, arn, "AWSCURRENT"))
 
 
-def test_set_secret_falls_back_to_awsprevious_after_a_half_finished_rotation(pg: PostgresTarget) -> None:
-    arn = pg.create_secret()
+def test_set_secret_falls_back_to_awsprevious_after_a_half_finished_rotation(pg_major: PostgresTarget) -> None:
+    arn = pg_major.create_secret()
     RotationDriver(lambda_handler).rotate(arn)
-    previous = stage_value(pg.client, arn, "AWSPREVIOUS")
+    previous = stage_value(pg_major.client, arn, "AWSPREVIOUS")
     # The server's password goes back to AWSPREVIOUS's, as a restore from backup would do.
-    pg.server.execute_as_admin(f"ALTER ROLE \"{pg.role}\" PASSWORD '{scram_sha256_verifier(previous['password'])}'")
+    pg_major.server.execute_as_admin(
+        f"ALTER ROLE \"{pg_major.role}\" PASSWORD '{scram_sha256_verifier(previous['password'])}'"
+    )
 
     RotationDriver(lambda_handler).rotate(arn)
 
-    assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))
+    assert pg_major.logs_in(stage_value(pg_major.client, arn, "AWSCURRENT"))
 
 
 def test_tls_rotation_verifies_the_server_certificate(pg_tls: PostgresTarget) -> None:
@@ -115,8 +126,9 @@ def test_plaintext_secret_against_a_tls_only_server_is_refused_and_nothing_chang
     assert pg_tls.logs_in(before)
 
 
-def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(pg: PostgresTarget) -> None:
-    arn = pg.create_secret(ssl=None)  # no "ssl": false written: TLS required; this server has none
+def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(pg: PostgresTarget, tmp_path: Path) -> None:
+    ca_path = write_loopback_tls(tmp_path).ca_path
+    arn = pg.create_secret(ssl=None, ssl_ca=str(ca_path))  # no "ssl": false: TLS required; this server has none
 
     report = RotationDriver(lambda_handler).rotate(arn, raise_on_failure=False)
 
@@ -185,13 +197,13 @@ def test_port_as_a_numeric_string_is_accepted(pg: PostgresTarget) -> None:
 
 
 @pytest.mark.parametrize("hostile", ['o\'brien "app"', "app; DROP TABLE x", "appé ünïcode", "app with spaces"])
-def test_hostile_role_names_are_quoted_and_rotate(pg: PostgresTarget, hostile: str) -> None:
-    pg.server.create_role(hostile, pg.password)
-    arn = pg.create_secret(name=f"app/test/postgres/hostile-{uuid.uuid4().hex[:8]}", username=hostile)
+def test_hostile_role_names_are_quoted_and_rotate(pg_major: PostgresTarget, hostile: str) -> None:
+    pg_major.server.create_role(hostile, pg_major.password)
+    arn = pg_major.create_secret(name=f"app/test/postgres/hostile-{uuid.uuid4().hex[:8]}", username=hostile)
 
     RotationDriver(lambda_handler).rotate(arn)
 
-    assert pg.logs_in(stage_value(pg.client, arn, "AWSCURRENT"))
+    assert pg_major.logs_in(stage_value(pg_major.client, arn, "AWSCURRENT"))
 
 
 def test_wrong_current_password_fails_set_secret_and_changes_nothing(pg: PostgresTarget) -> None:
@@ -202,6 +214,28 @@ def test_wrong_current_password_fails_set_secret_and_changes_nothing(pg: Postgre
     assert report.steps[-1].step == "setSecret"
     assert "none of AWSCURRENT, AWSPENDING, AWSPREVIOUS logs in as role" in (report.error or "")
     assert pg.logs_in({"username": pg.role, "password": pg.password})
+
+
+def test_a_secret_without_port_connects_to_5432_as_awss_secret_format_says() -> None:
+    fields = SecretFields({"host": "db.example.internal", "username": "app", "ssl": False}, "app/db", "AWSCURRENT")
+
+    endpoint = PostgresEndpoint.from_secret(fields)
+
+    assert endpoint.port == 5432
+    assert endpoint.connection_options()["port"] == 5432
+
+
+def test_the_configuration_test_passes_and_changes_nothing(pg_major: PostgresTarget) -> None:
+    arn = pg_major.create_secret()
+    state, versions = pg_major.role_state(), stages_by_version(pg_major.client, arn)
+    log_before = len(pg_major.server.log_path.read_text())
+
+    temporary = pg_major.run_configuration_test(lambda_handler, arn)
+
+    assert pg_major.role_state() == state
+    assert {v: s for v, s in stages_by_version(pg_major.client, arn).items() if v != temporary} == versions
+    assert not re.search(r"\b(ALTER|CREATE|GRANT|REVOKE|DROP)\b", pg_major.server.log_path.read_text()[log_before:])
+    assert pg_major.logs_in(stage_value(pg_major.client, arn, "AWSCURRENT"))
 
 
 def test_target_errors_are_target_errors(pg: PostgresTarget) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from lambdas.targets.valkey import (
 from lambdas.valkey_acl.handler import lambda_handler
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.blackhole import BlackholeListener, dead_port
+from local_servers.certs import write_loopback_tls
 from local_servers.valkey import ValkeyServer
 from tests.conftest import stage_value, stages_by_version
 from tests.plugins.leak_guard import LeakGuard
@@ -152,8 +154,9 @@ def test_rotates_the_default_user_of_a_requirepass_server(secretsmanager: Any, l
         assert not node.authenticates("default", password)
 
 
-def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(vk: ValkeyTarget) -> None:
-    arn = vk.create_secret(ssl=None)  # no "ssl": false written: TLS required; these nodes have none
+def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(vk: ValkeyTarget, tmp_path: Path) -> None:
+    ca_path = write_loopback_tls(tmp_path).ca_path  # a CA to verify with (lambdas/targets/tls.py needs one)
+    arn = vk.create_secret(ssl=None, ssl_ca=str(ca_path))  # no "ssl": false: TLS required; these nodes have none
 
     report = RotationDriver(lambda_handler, attempts_per_step=1).rotate(arn, raise_on_failure=False)
 
