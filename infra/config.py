@@ -151,11 +151,9 @@ def _kms_key_arn(value: str | None) -> str | None:
     return value
 
 
-class PostgresTarget(_Model):
-    host: str = Field(min_length=1)
-    port: int = Field(5432, ge=1, le=65535)
-    dbname: str = "postgres"
-    username: str = Field(min_length=1, max_length=63)
+class _AdminSecret(_Model):
+    """A target changed through an admin secret (``masterarn``)."""
+
     admin_secret_arn: str | None = None
     # The admin secret's own KMS key when it is not the environment key (an RDS-managed
     # ``rds!db-…`` master secret has its own): the function gets kms:Decrypt on it.
@@ -173,22 +171,17 @@ class PostgresTarget(_Model):
         return _kms_key_arn(value)
 
 
-class ValkeyTarget(_Model):
+class PostgresTarget(_AdminSecret):
+    host: str = Field(min_length=1)
+    port: int = Field(5432, ge=1, le=65535)
+    dbname: str = "postgres"
+    username: str = Field(min_length=1, max_length=63)
+
+
+class ValkeyTarget(_AdminSecret):
     nodes: tuple[str, ...] = Field(min_length=1)
     username: str = "default"
-    admin_secret_arn: str
-    admin_secret_kms_key_arn: str | None = None
-    security_group_id: str = Field(pattern=_SECURITY_GROUP)
-
-    @field_validator("admin_secret_arn")
-    @classmethod
-    def _arn(cls, value: str | None) -> str | None:
-        return _secret_arn(value)
-
-    @field_validator("admin_secret_kms_key_arn")
-    @classmethod
-    def _key(cls, value: str | None) -> str | None:
-        return _kms_key_arn(value)
+    admin_secret_arn: str  # required: ACL SETUSER needs the admin
 
     @field_validator("nodes")
     @classmethod
