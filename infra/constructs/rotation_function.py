@@ -98,7 +98,8 @@ class RotationFunction(Construct):
                         from_port=port,
                         to_port=port,
                         source_security_group_id=self.security_group.security_group_id,
-                        description=f"{props.function_name}: rotation of this target's secrets",
+                        # EC2 rule descriptions allow only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+                        description=f"{props.function_name}: rotates the secrets of this target",
                     )
                 )
 

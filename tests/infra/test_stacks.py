@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -194,6 +195,25 @@ def test_target_security_groups_admit_their_rotation_function_before_its_schedul
     schedule = next(r for r in resources.values() if r["Type"] == "AWS::SecretsManager::RotationSchedule"
                     and r["Properties"]["SecretId"] == {"Ref": secret_id})  # fmt: skip
     assert ingress_id in schedule["DependsOn"]  # the deploy-time rotation connects through it
+
+
+SECURITY_GROUP_TEXT = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+
+
+def test_security_group_descriptions_use_only_the_characters_ec2_allows(example_templates: Templates) -> None:
+    """EC2 (AuthorizeSecurityGroupIngress, CreateSecurityGroup): descriptions are up to 255 of
+    a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* -- anything else fails the deploy."""
+    texts = [
+        text
+        for template in example_templates.values()
+        for resource in template.to_json()["Resources"].values()
+        if resource["Type"].startswith("AWS::EC2::SecurityGroup")
+        for text in [resource["Properties"].get("GroupDescription", ""), resource["Properties"].get("Description", "")]
+        + [rule.get("Description", "") for rule in resource["Properties"].get("SecurityGroupEgress", [])]
+        + [rule.get("Description", "") for rule in resource["Properties"].get("SecurityGroupIngress", [])]
+    ]
+    assert len(texts) > 5
+    assert [text for text in texts if not SECURITY_GROUP_TEXT.match(text)] == []
 
 
 def test_secret_resource_policy_denies_every_other_account(example_templates: Templates) -> None:
