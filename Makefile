@@ -9,9 +9,13 @@ STAMP  := $(VENV)/.installed
 # Node for the CDK: the newest of node24, node22, node on PATH (aws-cdk-lib supports 22 and 24;
 # 20 is past end of life but still runs it). jsii (the Python CDK's bridge) runs JSII_NODE.
 NODE ?= $(firstword $(foreach n,node24 node22 node,$(shell command -v $(n) 2>/dev/null)))
+ifneq ($(NODE),)
 export JSII_NODE := $(NODE)
-# jsii prints its end-of-life banner once per process (every test and synth); `make deps` says it once.
+endif
+# jsii prints its deprecation / end-of-life banner in every process (each test and synth) on an old
+# Node; `make deps` says it once instead. The end-of-life silence names the one major we run on.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 # Python packages, reinstalled when a requirements file changes.
 $(STAMP): requirements.txt lambdas/requirements.txt pyproject.toml
