@@ -6,7 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test demo bench bench-quick lint typecheck unit deps system-deps synth clean
 
+# Node for the CDK: the newest of node24, node22, node on PATH (aws-cdk-lib supports 22 and 24;
+# 20 is past end of life but still runs it). jsii (the Python CDK's bridge) runs JSII_NODE.
+NODE ?= $(firstword $(foreach n,node24 node22 node,$(shell command -v $(n) 2>/dev/null)))
+ifneq ($(NODE),)
+export JSII_NODE := $(NODE)
+endif
+# jsii prints its deprecation / end-of-life banner in every process (each test and synth) on an old
+# Node; `make deps` says it once instead. The end-of-life silence names the one major we run on.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 # Python packages, reinstalled when a requirements file changes.
 $(STAMP): requirements.txt lambdas/requirements.txt pyproject.toml
@@ -22,6 +31,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "Node 20+ with npm is required for the CDK app (aws-cdk-lib runs on Node)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
+	@$(NODE) -e 'const m = +process.versions.node.split(".")[0]; if (m < 22) console.log(`note: Node ${process.versions.node} is past end of life; the CDK runs on it, but install Node 22 or 24 (make uses node24/node22 when on PATH)`)'
 
 # checkov in its own virtualenv: its boto3 pin conflicts with ours (see requirements-checkov.txt).
 CHECKOV_VENV  := .venv-checkov
@@ -71,7 +81,7 @@ bench-quick: deps
 # Synthesize an environment with the pinned CLI: make synth ENV=example
 ENV ?= example
 synth: deps
-	npx cdk synth --all -c env=$(ENV) --quiet
+	$(NODE) node_modules/aws-cdk/bin/cdk synth --all -c env=$(ENV) --quiet
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .cache .mypy_cache .ruff_cache .pytest_cache cdk.out

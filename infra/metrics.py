@@ -1,7 +1,8 @@
 """The metrics the functions publish, as CloudWatch metric objects for alarms and the dashboard.
 
-Namespace and service name come from the functions' own telemetry module, so an alarm can
-never watch a metric nobody publishes."""
+Namespace, service name and the environment dimension come from the functions' own telemetry
+module, so an alarm can never watch a metric nobody publishes, and an alarm of one environment
+never watches another's (two environments may share an account)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ AGE_CHECK_EVERY = Duration.hours(6)
 
 
 def rotation_metric(
-    name: str, *, statistic: str, period: Duration, label: str | None = None, **dimensions: str
+    name: str, *, environment: str, statistic: str, period: Duration, label: str | None = None, **dimensions: str
 ) -> cloudwatch.Metric:
-    """A metric of namespace ``SecretRotation`` with the ``service`` dimension and ``dimensions``."""
+    """A ``SecretRotation`` metric of ``environment`` ("<app>/<env>") with ``dimensions``."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
         statistic=statistic,
         period=period,
-        dimensions_map={"service": SERVICE, **dimensions},
+        dimensions_map={"service": SERVICE, "environment": environment, **dimensions},
         label=label,
     )

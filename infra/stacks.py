@@ -1,48 +1,55 @@
-"""Stacks only compose constructs. Per environment: a base stack (key, alert topic, dashboard)
-and as many rotation stacks as needed to stay far below CloudFormation's 500-resource limit."""
+"""Stacks only compose constructs. Per environment: a base stack (key, alert topic, log groups,
+environment-wide alarms, consumers, dashboard) and the rotation stacks ``infra/plan.py``
+places every secret in, each checked against CloudFormation's resource limit."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import Environment, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import NETWORKED_KINDS, EnvironmentConfig, SecretConfig
+from infra.config import ELASTICACHE_KINDS, KINDS, NETWORKED_KINDS, ConfigError, EnvironmentConfig, SecretConfig
 from infra.constructs.access_alarms import AccessAlarms, AccessAlarmsProps
 from infra.constructs.alert_topic import AlertTopic, AlertTopicProps
 from infra.constructs.api_endpoints import ApiEndpoints, ApiEndpointsProps
-from infra.constructs.consumer_policy import ConsumerPolicy, ConsumerPolicyProps
+from infra.constructs.bundling import function_code, staged_source
+from infra.constructs.consumer_policy import ConsumerAccess, ConsumerAccessProps, role_account
 from infra.constructs.dashboard import RotationDashboard, RotationDashboardProps
+from infra.constructs.environment_alarms import EnvironmentAlarms, EnvironmentAlarmsProps
+from infra.constructs.function_logs import FunctionLogs, FunctionLogsProps
 from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps
 from infra.constructs.rotation_alarms import RotationAlarms, RotationAlarmsProps
-from infra.constructs.rotation_function import RotationFunction, RotationFunctionProps
+from infra.constructs.rotation_function import DEFAULT_TIMEOUT_S, RotationFunction, RotationFunctionProps
 from infra.constructs.rotation_monitor import RotationMonitor, RotationMonitorProps
+from infra.plan import (
+    EnvironmentPlan,
+    FunctionGroup,
+    StackPlan,
+    function_name_prefix,
+    log_group_name,
+    pascal,
+    plan_environment,
+    secret_construct_id,
+)
+from infra.settings import ca_bundles
 
-
-def _pascal(text: str) -> str:
-    return "".join(part.capitalize() for part in text.replace("/", "-").replace("_", "-").split("-"))
+MONITOR = "rotation_monitor"
+# CloudFormation: at most 500 resources per stack (CloudFormation quotas). A stack is full at 450,
+# so a deployed stack keeps room for the resources a later version of this app may add.
+STACK_RESOURCE_LIMIT = 500
+STACK_FULL_AT = 450
 
 
 def environment_tag(config: EnvironmentConfig) -> str:
     """The value of every secret's ``rotation-kit:environment`` tag (how the age check finds them)."""
-    return f"{config.app}/{config.env}"
-
-
-def function_name_prefix(config: EnvironmentConfig) -> str:
-    return f"{config.app}-{config.env}-rotate-"
-
-
-def function_name(config: EnvironmentConfig, kind: str, stack_index: int) -> str:
-    """The rotation function of ``kind`` in rotation stack ``stack_index``: the base stack's
-    dashboard names its log group by this, since a reference would make the stacks depend on
-    each other both ways."""
-    return f"{function_name_prefix(config)}{kind.replace('_', '-')}-{stack_index}"
+    return config.environment_id
 
 
 def _import_network(scope: Construct, config: EnvironmentConfig) -> tuple[ec2.IVpc | None, tuple[ec2.ISubnet, ...]]:
@@ -65,14 +72,40 @@ def _import_network(scope: Construct, config: EnvironmentConfig) -> tuple[ec2.IV
 
 
 def _in_vpc(secret: SecretConfig) -> bool:
-    return secret.kind in NETWORKED_KINDS and bool(getattr(secret.target, "security_group_id", None))
+    return secret.kind in NETWORKED_KINDS and bool(secret.security_group_id)
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The shortest CloudWatch Logs retention that keeps logs at least ``days`` days."""
+    chosen = next((name for limit, name in sorted(_RETENTION.items()) if limit >= days), None)
+    if chosen is None:
+        raise ConfigError(f"log_retention_days {days} is over CloudWatch Logs' longest retention (3653 days)")
+    return getattr(logs.RetentionDays, chosen)  # type: ignore[no-any-return]
+
+
+_RETENTION = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
 
 
 class BaseStack(Stack):
-    """The environment's KMS key (rotation on), alert topic, rotation-age check, the API
-    endpoints functions in the VPC use, and the opt-in access alarms."""
+    """The environment's KMS key (rotation on), alert topic, log groups, rotation-age check,
+    environment-wide alarms, API endpoints, consumer access, access alarms and dashboard."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, env: Environment) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        plan: EnvironmentPlan,
+        source: Path,
+        env: Environment,
+    ) -> None:
         super().__init__(
             scope, construct_id, env=env, description=f"{config.app} {config.env}: rotation key and alerts"
         )
@@ -82,19 +115,34 @@ class BaseStack(Stack):
             enable_key_rotation=True,
             alias=f"alias/{config.app}-{config.env}-secrets",
             description=f"encrypts {config.app}/{config.env} secrets, alerts and rotation logs",
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                sid="CloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{config.region}.amazonaws.com")],
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 resources=["*"],  # a key policy's resource is always the key itself
                 conditions={
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{self.region}:{self.account}:*"}
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{config.partition}:logs:{config.region}:{config.account}:*"
+                        )
+                    }
                 },
             )
         )
-        self.alerts = AlertTopic(self, "Alerts", props=AlertTopicProps(key=self.key, emails=config.alerts.emails))
+        retention = _retention(config.log_retention_days)
+        names = {kind: log_group_name(config, kind) for kind in KINDS}
+        names[MONITOR] = f"/aws/lambda/{config.app}-{config.env}-rotation-age"
+        self.logs = FunctionLogs(self, "Logs", props=FunctionLogsProps(names=names, retention=retention, key=self.key))
+        self.alerts = AlertTopic(
+            self,
+            "Alerts",
+            props=AlertTopicProps(
+                key=self.key, emails=config.alerts.emails, topic_name=f"{config.app}-{config.env}-rotation-alerts"
+            ),
+        )
         self.monitor = RotationMonitor(
             self,
             "RotationAge",
@@ -102,18 +150,26 @@ class BaseStack(Stack):
                 environment_tag=environment_tag(config),
                 max_rotation_days=config.max_rotation_days,
                 function_name=f"{config.app}-{config.env}-rotation-age",
-                log_retention=_retention(config.log_retention_days),
-                log_key=self.key,
+                code=function_code(source),
+                log_group=self.logs.groups[MONITOR],
                 topic=self.alerts.topic,
             ),
         )
-        vpc, subnets = _import_network(self, config)
-        in_vpc = [secret for secret in config.secrets if _in_vpc(secret)]
-        if vpc is not None and in_vpc and config.network and config.network.api_access == "create":
-            services = ("secretsmanager",) + (
-                ("elasticache",) if any(s.kind.startswith("elasticache") for s in in_vpc) else ()
-            )
-            ApiEndpoints(self, "ApiEndpoints", props=ApiEndpointsProps(vpc=vpc, subnets=subnets, services=services))
+        EnvironmentAlarms(
+            self,
+            "EnvironmentAlarms",
+            props=EnvironmentAlarmsProps(
+                topic=self.alerts.topic,
+                environment=config.environment_id,
+                kinds=plan.kinds,
+                secret_arn_prefix=(
+                    f"arn:{config.partition}:secretsmanager:{config.region}:{config.account}:secret:"
+                    f"{config.secret_name_prefix()}"
+                ),
+            ),
+        )
+        self._endpoints(config)
+        self._consumers(config)
         monitoring = config.alerts.access_monitoring
         if monitoring is not None:
             AccessAlarms(
@@ -126,10 +182,49 @@ class BaseStack(Stack):
                     topic=self.alerts.topic,
                 ),
             )
+        RotationDashboard(
+            self,
+            "Dashboard",
+            props=RotationDashboardProps(
+                name=f"{config.app}-{config.env}-secret-rotation",
+                kinds=plan.kinds,
+                function_prefix=function_name_prefix(config),
+                log_group_names=tuple(names[kind] for kind in plan.kinds),
+                max_rotation_days=config.max_rotation_days,
+                environment=config.environment_id,
+            ),
+        )
+
+    def _endpoints(self, config: EnvironmentConfig) -> None:
+        vpc, subnets = _import_network(self, config)
+        in_vpc = [secret for secret in config.secrets if _in_vpc(secret)]
+        if vpc is not None and in_vpc and config.network and config.network.api_access == "create":
+            services = ("secretsmanager",) + (
+                ("elasticache",) if any(s.kind in ELASTICACHE_KINDS for s in in_vpc) else ()
+            )
+            ApiEndpoints(self, "ApiEndpoints", props=ApiEndpointsProps(vpc=vpc, subnets=subnets, services=services))
+
+    def _consumers(self, config: EnvironmentConfig) -> None:
+        readers: dict[str, list[str]] = defaultdict(list)
+        for secret in config.secrets:
+            for role in secret.consumers:
+                readers[role].append(config.secret_name(secret))
+        if readers:
+            ConsumerAccess(
+                self,
+                "Consumers",
+                props=ConsumerAccessProps(
+                    secrets_by_role={role: tuple(names) for role, names in readers.items()},
+                    account=config.account,
+                    partition=config.partition,
+                    region=config.region,
+                    key=self.key,
+                ),
+            )
 
 
 class RotationStack(Stack):
-    """A slice of the environment's secrets, with one function per kind they use."""
+    """The secrets a stable hash placed here, with one function per (kind, settings) group."""
 
     def __init__(
         self,
@@ -137,174 +232,179 @@ class RotationStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        secrets: tuple[SecretConfig, ...],
+        stack_plan: StackPlan,
+        rotate_on_deploy: dict[str, bool],
         base: BaseStack,
+        source: Path,
         env: Environment,
-        index: int,
     ) -> None:
         super().__init__(
-            scope, construct_id, env=env, description=f"{config.app} {config.env}: secret rotation ({index})"
+            scope,
+            construct_id,
+            env=env,
+            description=f"{config.app} {config.env}: secret rotation (stack {stack_plan.label})",
         )
         self.config = config
         vpc, subnets = _import_network(self, config)
-        by_kind: dict[str, list[SecretConfig]] = defaultdict(list)
-        for secret in secrets:
-            by_kind[secret.kind].append(secret)
-        self.functions: dict[str, RotationFunction] = {}
-        for kind, members in sorted(by_kind.items()):
-            self.functions[kind] = RotationFunction(
-                self,
-                f"{_pascal(kind)}Rotation",
-                props=RotationFunctionProps(
-                    kind=kind,
-                    environment=self._environment(kind, members),
-                    log_retention=_retention(config.log_retention_days),
-                    log_key=base.key,
-                    function_name=function_name(config, kind, index),
-                    **self._network(kind, members, vpc, subnets),
-                ),
-            )
-            self._target_permissions(kind, members)
-        arns: list[str] = []
+        code = function_code(source)
+        functions: dict[str, tuple[Any, str]] = {}
         names: dict[str, str] = {}
-        consumers: dict[str, list[str]] = defaultdict(list)
-        for secret in secrets:
-            function = self.functions[secret.kind]
-            rotated = RotatedSecret(
-                self,
-                _pascal(f"{secret.kind}-{secret.name}"),
-                props=RotatedSecretProps(
-                    name=config.secret_name(secret),
-                    config=secret,
-                    environment_tag=environment_tag(config),
-                    key=base.key,
-                    function=function.function,
-                    role=function.role,
-                ),
-            )
-            arns.append(rotated.secret.secret_arn)
-            names[_pascal(f"{secret.kind}-{secret.name}")] = config.secret_name(secret)
-            for role_arn in secret.consumers:
-                consumers[role_arn].append(rotated.secret.secret_arn)
-        for function in self.functions.values():
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[base.key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
+        for group in stack_plan.groups:
+            function = self._function(group, base, code, vpc, subnets)
+            functions[group.construct_id] = (function.function, group.function_name)
+            for secret in group.secrets:
+                name = config.secret_name(secret)
+                RotatedSecret(
+                    self,
+                    secret_construct_id(secret),
+                    props=RotatedSecretProps(
+                        name=name,
+                        config=secret,
+                        environment_tag=environment_tag(config),
+                        key=base.key,
+                        function=function.function,
+                        role=function.role,
+                        rotate_immediately=rotate_on_deploy[name],
+                        prerequisites=tuple(function.ingress),
+                        cross_account_readers=tuple(c for c in secret.consumers if role_account(c) != config.account),
+                    ),
                 )
-            )
-        for number, (role_arn, secret_arns) in enumerate(sorted(consumers.items())):
-            ConsumerPolicy(self, f"Consumer{number}", props=ConsumerPolicyProps(role_arn, tuple(secret_arns), base.key))
+                names[secret_construct_id(secret)] = name
         RotationAlarms(
             self,
             "Alarms",
             props=RotationAlarmsProps(
                 topic=base.alerts.topic,
-                functions={k: f.function for k, f in self.functions.items()},
-                secret_arns=tuple(arns),
+                environment=config.environment_id,
+                functions=functions,
                 secret_names=names,
                 max_rotation_days=config.max_rotation_days,
             ),
         )
 
-    def _environment(self, kind: str, members: list[SecretConfig]) -> dict[str, str]:
-        if kind == "hmac_key":
-            first = members[0].target
-            return {"HMAC_FIELDS": ",".join(first.fields), "HMAC_KEY_BYTES": str(first.key_bytes)}
-        return {"PASSWORD_LENGTH": "32"}
+    def _function(
+        self,
+        group: FunctionGroup,
+        base: BaseStack,
+        code: Any,
+        vpc: ec2.IVpc | None,
+        subnets: tuple[ec2.ISubnet, ...],
+    ) -> RotationFunction:
+        config = self.config
+        log_group = logs.LogGroup.from_log_group_name(
+            self, f"{group.construct_id}Logs", log_group_name(config, group.kind)
+        )
+        timeout = config.elasticache_wait_seconds + 60 if group.kind in ELASTICACHE_KINDS else DEFAULT_TIMEOUT_S
+        function = RotationFunction(
+            self,
+            group.construct_id,
+            props=RotationFunctionProps(
+                kind=group.kind,
+                function_name=group.function_name,
+                code=code,
+                environment=dict(group.settings),
+                environment_id=config.environment_id,
+                log_group=log_group,
+                timeout_s=timeout,
+                reserved_concurrency=config.reserved_concurrency,
+                **self._network(group, vpc, subnets),
+            ),
+        )
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[base.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"}},
+            )
+        )
+        self._target_permissions(group, function)
+        return function
 
-    def _network(
-        self, kind: str, members: list[SecretConfig], vpc: ec2.IVpc | None, subnets: tuple[ec2.ISubnet, ...]
-    ) -> dict[str, Any]:
-        groups = {m.target.security_group_id for m in members if getattr(m.target, "security_group_id", None)}
-        if kind == "hmac_key" or not groups or vpc is None:
+    def _network(self, group: FunctionGroup, vpc: ec2.IVpc | None, subnets: tuple[ec2.ISubnet, ...]) -> dict[str, Any]:
+        network = self.config.network
+        members = [secret for secret in group.secrets if _in_vpc(secret)]
+        if not members or vpc is None or network is None:
             return {}
-        ports = sorted({port for m in members for port in _ports(m)})
-        egress = tuple((ec2.Peer.security_group_id(group), port) for group in sorted(groups) for port in ports)
-        via_nat = self.config.network is not None and self.config.network.api_access == "nat"
-        # Through a NAT the API endpoints are public addresses that no narrower rule can name.
-        api_peer = ec2.Peer.any_ipv4() if via_nat else None
-        return {"vpc": vpc, "subnets": subnets, "egress": egress, "api_peer": api_peer}
+        egress = tuple(sorted({(secret.security_group_id, port) for secret in members for port in _ports(secret)}))
+        if network.api_access == "nat":
+            # Through a NAT the API endpoints are public addresses that no narrower rule can name.
+            api_peer: ec2.IPeer | None = ec2.Peer.any_ipv4()
+        elif network.endpoint_security_group_id:
+            api_peer = ec2.Peer.security_group_id(network.endpoint_security_group_id)
+        else:
+            api_peer = None
+        return {
+            "vpc": vpc,
+            "subnets": subnets,
+            "egress": egress,
+            "api_peer": api_peer,
+            "target_ingress": network.target_ingress,
+        }
 
-    def _target_permissions(self, kind: str, members: list[SecretConfig]) -> None:
-        role = self.functions[kind].role
-        if kind == "elasticache_user":
-            role.add_to_principal_policy(
+    def _target_permissions(self, group: FunctionGroup, function: RotationFunction) -> None:
+        config = self.config
+        if group.kind == "elasticache_user":
+            function.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["elasticache:ModifyUser", "elasticache:DescribeUsers"],
-                    resources=sorted({m.target.user_arn for m in members}),
+                    resources=sorted({secret.target.user_arn for secret in group.secrets}),
                 )
             )
-        elif kind == "elasticache_auth_token":
-            role.add_to_principal_policy(
+        elif group.kind == "elasticache_auth_token":
+            function.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["elasticache:ModifyReplicationGroup", "elasticache:DescribeReplicationGroups"],
                     resources=sorted(
-                        f"arn:aws:elasticache:{self.region}:{self.account}:replicationgroup:{m.target.replication_group_id}"
-                        for m in members
+                        f"arn:{config.partition}:elasticache:{config.region}:{config.account}:replicationgroup:"
+                        f"{secret.target.replication_group_id}"
+                        for secret in group.secrets
                     ),
                 )
             )
 
 
 def _ports(secret: SecretConfig) -> list[int]:
+    """The target ports a secret's function connects to (none when it only calls an AWS API)."""
     target = secret.target
     if secret.kind.startswith("postgres"):
         return [target.port]
     if secret.kind == "valkey_acl":
         return sorted({int(node.rpartition(":")[2]) for node in target.nodes})
-    return [6379]
+    return [target.port] if getattr(target, "host", None) else []
 
 
-_RETENTION = {
-    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
-    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
-    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
-    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
-    3653: "TEN_YEARS",
-}  # fmt: skip
-
-
-def _retention(days: int) -> logs.RetentionDays:
-    """The shortest CloudWatch Logs retention that keeps logs at least ``days`` days."""
-    chosen = next((name for limit, name in sorted(_RETENTION.items()) if limit >= days), "TEN_YEARS")
-    return getattr(logs.RetentionDays, chosen)  # type: ignore[no-any-return]
+def _resource_count(stack: Stack) -> int:
+    """The resources the stack's template will hold (its constructs, plus CDK's metadata)."""
+    return 1 + sum(1 for child in stack.node.find_all() if CfnResource.is_cfn_resource(child))
 
 
 def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack]:
-    """The environment's stacks: base, then rotation stacks of ``secrets_per_stack`` secrets each."""
+    """The environment's stacks: base, then one rotation stack per label the plan uses."""
+    plan = plan_environment(config)
     env = Environment(account=config.account, region=config.region)
-    prefix = f"{_pascal(config.app)}{_pascal(config.env)}"
-    base = BaseStack(scope, f"{prefix}Base", config=config, env=env)
+    source = staged_source(ca_bundles(config))
+    prefix = f"{pascal(config.app)}{pascal(config.env)}"
+    base = BaseStack(scope, f"{prefix}Base", config=config, plan=plan, source=source, env=env)
     stacks: list[Stack] = [base]
-    size = config.secrets_per_stack
-    for index in range(0, len(config.secrets), size):
-        chunk = config.secrets[index : index + size]
+    for stack_plan in plan.stacks:
         stack = RotationStack(
             scope,
-            f"{prefix}Rotation{index // size}",
+            stack_plan.construct_id,
             config=config,
-            secrets=chunk,
+            stack_plan=stack_plan,
+            rotate_on_deploy=plan.rotate_on_deploy,
             base=base,
+            source=source,
             env=env,
-            index=index // size,
         )
+        count = _resource_count(stack)
+        if count > STACK_FULL_AT:
+            raise ConfigError(
+                f"rotation stack {stack_plan.label!r} ({stack_plan.construct_id}) would hold {count} resources for "
+                f"{len(stack_plan.secrets)} secrets; it is full at {STACK_FULL_AT} (CloudFormation's limit is "
+                f"{STACK_RESOURCE_LIMIT}). Give new secrets another stack with `stack: <label>`; secrets already "
+                "deployed stay where they are (moving one is a migration: docs/deploy.md#stacks). Before the first "
+                "deploy you may instead raise rotation_stacks"
+            )
         stacks.append(stack)
-    kinds = tuple(sorted({secret.kind for secret in config.secrets}))
-    RotationDashboard(
-        base,
-        "Dashboard",
-        props=RotationDashboardProps(
-            name=f"{config.app}-{config.env}-secret-rotation",
-            kinds=kinds,
-            function_prefix=function_name_prefix(config),
-            log_group_names=tuple(
-                f"/aws/lambda/{function_name(config, kind, index)}"
-                for index in range(len(stacks) - 1)
-                for kind in kinds
-            ),
-            max_rotation_days=config.max_rotation_days,
-        ),
-    )
     return stacks

@@ -1,42 +1,96 @@
-"""Read-only access for an application role: GetSecretValue/DescribeSecret on exactly its
-secrets, and the key only through Secrets Manager."""
+"""Read-only access for application roles, once per environment.
+
+- A role of this account gets one managed policy for the whole environment (IAM attaches at
+  most 10 managed policies to a role by default, so one per stack would run out):
+  GetSecretValue/DescribeSecret on exactly its secrets, named ``<name>-??????`` (the six random
+  characters Secrets Manager appends to every secret ARN), and the key through Secrets Manager
+  only. A policy is at most 6,144 characters (IAM quotas); a consumer of very many secrets gets
+  as few policies as fit.
+- A role of another account cannot be given a policy from here: its secrets' resource
+  policies allow it to read (``rotated_secret.py``), and the key policy allows it to decrypt
+  through Secrets Manager. Its own account must also allow it (both sides are needed).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded (IAM and AWS STS quotas)
+_KEY_STATEMENT_ALLOWANCE = 400  # the kms statement, whose key ARN is a token at synth time
+READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+
 
 @dataclass(frozen=True)
-class ConsumerPolicyProps:
-    role_arn: str
-    secret_arns: tuple[str, ...]
+class ConsumerAccessProps:
+    secrets_by_role: dict[str, tuple[str, ...]]  # role ARN -> secret names
+    account: str
+    partition: str
+    region: str
     key: kms.IKey
 
 
-class ConsumerPolicy(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, props: ConsumerPolicyProps) -> None:
+def role_account(role_arn: str) -> str:
+    return role_arn.split(":")[4]
+
+
+def _chunks(arns: list[str]) -> list[list[str]]:
+    """Split ``arns`` into as few lists as fit one managed policy each."""
+    chunks: list[list[str]] = [[]]
+    for arn in arns:
+        candidate = [*chunks[-1], arn]
+        size = len(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": READ_ACTIONS,
+                                                                        "Resource": candidate}]},
+                              separators=(",", ":")))  # fmt: skip
+        if chunks[-1] and size + _KEY_STATEMENT_ALLOWANCE > MANAGED_POLICY_LIMIT:
+            chunks.append([arn])
+        else:
+            chunks[-1] = candidate
+    return chunks
+
+
+class ConsumerAccess(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: ConsumerAccessProps) -> None:
         super().__init__(scope, construct_id)
-        region = Stack.of(self).region
-        role = iam.Role.from_role_arn(self, "Role", props.role_arn, mutable=True)
-        self.policy = iam.ManagedPolicy(
-            self,
-            "ReadPolicy",
-            roles=[role],
-            description=f"read-only access to {len(props.secret_arns)} rotated secret(s)",
-            statements=[
+        via_secrets_manager = {"StringEquals": {"kms:ViaService": f"secretsmanager.{props.region}.amazonaws.com"}}
+        self.policies: list[iam.ManagedPolicy] = []
+        outside = sorted(arn for arn in props.secrets_by_role if role_account(arn) != props.account)
+        for role_arn, names in sorted(props.secrets_by_role.items()):
+            if role_account(role_arn) != props.account:
+                continue
+            role_id = f"Consumer{hashlib.sha256(role_arn.encode()).hexdigest()[:8]}"
+            role = iam.Role.from_role_arn(self, f"{role_id}Role", role_arn, mutable=True)
+            arns = [
+                f"arn:{props.partition}:secretsmanager:{props.region}:{props.account}:secret:{name}-??????"
+                for name in sorted(names)
+            ]
+            for number, chunk in enumerate(_chunks(arns)):
+                self.policies.append(
+                    iam.ManagedPolicy(
+                        self,
+                        f"{role_id}Read{number}" if number else f"{role_id}Read",
+                        roles=[role],
+                        description=f"read-only access to {len(chunk)} rotated secret(s) of this environment",
+                        statements=[
+                            iam.PolicyStatement(actions=READ_ACTIONS, resources=chunk),
+                            iam.PolicyStatement(
+                                actions=["kms:Decrypt"], resources=[props.key.key_arn], conditions=via_secrets_manager
+                            ),
+                        ],
+                    )
+                )
+        if outside:
+            props.key.add_to_resource_policy(
                 iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    resources=list(props.secret_arns),
-                ),
-                iam.PolicyStatement(
+                    sid="CrossAccountConsumersDecryptViaSecretsManager",
+                    principals=[iam.ArnPrincipal(arn) for arn in outside],
                     actions=["kms:Decrypt"],
-                    resources=[props.key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-                ),
-            ],
-        )
+                    resources=["*"],  # a key policy's resource is always the key itself
+                    conditions=via_secrets_manager,
+                )
+            )

@@ -1,5 +1,8 @@
 """One dashboard per environment: steps and rotations per kind, step durations, Lambda errors,
-and step outcomes per secret from the functions' structured logs."""
+and step outcomes per secret from the functions' structured logs. Every metric is filtered by
+the environment's dimension, and the log query names only the environment's per-kind log
+groups (base stack), which exist for as long as the dashboard does: at most six, well inside
+Logs Insights' 50 log groups per query (StartQuery API reference)."""
 
 from __future__ import annotations
 
@@ -20,27 +23,43 @@ class RotationDashboardProps:
     function_prefix: str
     log_group_names: tuple[str, ...]
     max_rotation_days: int
+    environment: str  # "<app>/<env>"
 
 
-def _metric(kind: str, name: str, statistic: str) -> cloudwatch.Metric:
-    return rotation_metric(name, statistic=statistic, period=Duration.hours(1), label=f"{kind} {name}", kind=kind)
+MAX_LOG_GROUPS_PER_QUERY = 50
 
 
 class RotationDashboard(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RotationDashboardProps) -> None:
         super().__init__(scope, construct_id)
+        if not 1 <= len(props.log_group_names) <= MAX_LOG_GROUPS_PER_QUERY:
+            raise ValueError(
+                f"the dashboard's log query names {len(props.log_group_names)} log groups; "
+                f"Logs Insights takes 1-{MAX_LOG_GROUPS_PER_QUERY}"
+            )
+
+        def metric(kind: str, name: str, statistic: str) -> cloudwatch.Metric:
+            return rotation_metric(
+                name,
+                environment=props.environment,
+                statistic=statistic,
+                period=Duration.hours(1),
+                label=f"{kind} {name}",
+                kind=kind,
+            )
+
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=props.name)
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Rotations completed / steps failed",
                 width=12,
-                left=[_metric(kind, "RotationCompleted", "Sum") for kind in props.kinds],
-                right=[_metric(kind, "StepFailed", "Sum") for kind in props.kinds],
+                left=[metric(kind, "RotationCompleted", "Sum") for kind in props.kinds],
+                right=[metric(kind, "StepFailed", "Sum") for kind in props.kinds],
             ),
             cloudwatch.GraphWidget(
                 title="Step duration (p99, ms)",
                 width=12,
-                left=[_metric(kind, "StepDuration", "p99") for kind in props.kinds],
+                left=[metric(kind, "StepDuration", "p99") for kind in props.kinds],
             ),
             cloudwatch.GraphWidget(
                 title="Rotation Lambda errors",
@@ -62,8 +81,9 @@ class RotationDashboard(Construct):
                 left=[
                     cloudwatch.MathExpression(
                         expression=(
-                            f"SEARCH('{{{METRICS_NAMESPACE},SecretName,service}} "
-                            f"MetricName=\"DaysSinceLastRotation\"', 'Maximum', {AGE_CHECK_EVERY.to_seconds():.0f})"
+                            f"SEARCH('{{{METRICS_NAMESPACE},SecretName,environment,service}} "
+                            f'MetricName="DaysSinceLastRotation" environment="{props.environment}"\', '
+                            f"'Maximum', {AGE_CHECK_EVERY.to_seconds():.0f})"
                         ),
                         label="days",
                         period=AGE_CHECK_EVERY,

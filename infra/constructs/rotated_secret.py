@@ -1,21 +1,28 @@
 """A KMS-encrypted secret, its rotation schedule, the invoke permission scoped to it, and the
-rotation function's rights on exactly this secret."""
+rotation function's rights on exactly this secret.
+
+The secret survives every stack operation but the one that created it: ``RetainExceptOnCreate``
+keeps it when it leaves the template or its stack is deleted, and deletes it only if the
+deploy that created it rolls back (so a retry can create it again); ``UpdateReplacePolicy:
+Retain`` keeps the old one should a change ever need a replacement (CloudFormation
+DeletionPolicy / UpdateReplacePolicy attributes)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aws_cdk import Fn, SecretValue, Stack, Tags
+from aws_cdk import Fn, RemovalPolicy, SecretValue, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from infra.config import SecretConfig, SecretReference
+from infra.config import ELASTICACHE_KINDS, SecretConfig, SecretReference
 from infra.nag import acknowledge
 from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY
+from lambdas.targets.elasticache import FORBIDDEN as ELASTICACHE_FORBIDDEN
 
 SECRET_ACTIONS = (
     "secretsmanager:DescribeSecret",
@@ -23,6 +30,7 @@ SECRET_ACTIONS = (
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 )
+READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 HEX_ONLY = "ghijklmnopqrstuvwxyz"  # with upper case and punctuation excluded: lowercase hex
 
 
@@ -34,6 +42,15 @@ class RotatedSecretProps:
     key: kms.IKey
     function: lambda_.IFunction
     role: iam.IRole
+    rotate_immediately: bool  # RotateImmediatelyOnUpdate, decided by infra/first_deploy.py
+    # Resources the deploy-time rotation or configuration test needs first (ingress rules).
+    prerequisites: tuple[IConstruct, ...] = field(default_factory=tuple)
+    cross_account_readers: tuple[str, ...] = ()  # role ARNs of other accounts that may read it
+
+
+def _endpoint(target: object) -> dict[str, object]:
+    host = getattr(target, "host", None)
+    return {"host": host, "port": getattr(target, "port", 6379)} if host else {}
 
 
 def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
@@ -62,12 +79,12 @@ def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
             "masterarn": target.admin_secret_arn,
         }, "password"
     if config.kind == "elasticache_user":
-        return {"user_arn": target.user_arn, "username": target.user_arn.rsplit(":", 1)[1]}, "password"
-    return {"replication_group_id": target.replication_group_id}, "auth_token"
+        return {"user_arn": target.user_arn, "username": target.username, **_endpoint(target)}, "password"
+    return {"replication_group_id": target.replication_group_id, **_endpoint(target)}, "auth_token"
 
 
 def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
-    """A first value in the kind's JSON shape; the first rotation replaces the generated part."""
+    """A first value in the kind's JSON shape, generated with the secret's own password settings."""
     template, key = _shape(config)
     if config.kind == "hmac_key":
         return secretsmanager.SecretStringGenerator(
@@ -78,11 +95,15 @@ def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
             exclude_uppercase=True,
             exclude_characters=HEX_ONLY,
         )
+    settings = config.password_settings
+    excluded = settings.exclude_characters + (ELASTICACHE_FORBIDDEN if config.kind in ELASTICACHE_KINDS else "")
     return secretsmanager.SecretStringGenerator(
         secret_string_template=json.dumps(template),
         generate_string_key=key,
-        password_length=32,
-        exclude_characters="\"'\\/@:%&#?;`$<>()[]{}|^~ ,=+*!",
+        password_length=settings.length,
+        exclude_characters="".join(dict.fromkeys(excluded)),
+        # An AUTH token allows only letters, digits and ! & # $ ^ < > -: letters and digits meet it.
+        exclude_punctuation=config.kind == "elasticache_auth_token",
     )
 
 
@@ -113,18 +134,10 @@ class RotatedSecret(Construct):
             generate_secret_string=None if reference else _generated(config),
             secret_string_value=_referenced(config, reference) if reference else None,
             description=f"{config.kind} secret rotated by secret-rotation-kit",
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         Tags.of(self.secret).add(ENVIRONMENT_TAG_KEY, props.environment_tag)
-        # No principal outside this account may read or change the secret, whatever their policies say.
-        self.secret.add_to_resource_policy(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["secretsmanager:*"],
-                resources=["*"],  # a resource policy's resource is always this secret
-                conditions={"StringNotEquals": {"aws:PrincipalAccount": stack.account}},
-            )
-        )
+        self._resource_policy(stack, props.cross_account_readers)
         self.schedule = secretsmanager.CfnRotationSchedule(
             self,
             "Schedule",
@@ -134,7 +147,7 @@ class RotatedSecret(Construct):
                 schedule_expression=config.schedule,
                 duration=config.window,
             ),
-            rotate_immediately_on_update=config.rotate_immediately_on_update,
+            rotate_immediately_on_update=props.rotate_immediately,
         )
         # Secrets Manager may invoke the function only for this secret, from this account.
         self.permission = lambda_.CfnPermission(
@@ -146,15 +159,57 @@ class RotatedSecret(Construct):
             source_arn=self.secret.secret_arn,
             source_account=stack.account,
         )
-        self.schedule.node.add_dependency(self.permission)
-        props.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(SECRET_ACTIONS), resources=[self.secret.secret_arn])
-        )
-        admin_arn = getattr(config.target, "admin_secret_arn", None)
-        if admin_arn:
-            props.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[admin_arn])
-            )
+        # The schedule's deploy-time rotation or configuration test runs the function at once.
+        for prerequisite in (self.permission, *props.prerequisites):
+            self.schedule.node.add_dependency(prerequisite)
+        self._function_rights(stack, props)
         acknowledge(
             self.secret, "AwsSolutions-SMG4", "rotation is configured by CfnRotationSchedule with a schedule expression"
         )
+
+    def _resource_policy(self, stack: Stack, readers: tuple[str, ...]) -> None:
+        """Nobody outside this account may use the secret, except the configured readers, who
+        may only read it (their own account must also allow them: cross-account access needs both)."""
+        outside: dict[str, dict[str, object]] = {"StringNotEquals": {"aws:PrincipalAccount": stack.account}}
+        if readers:
+            outside["ArnNotEquals"] = {"aws:PrincipalArn": list(readers)}
+        self.secret.add_to_resource_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["secretsmanager:*"],
+                resources=["*"],  # a resource policy's resource is always this secret
+                conditions=outside,
+            )
+        )
+        if readers:
+            self.secret.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ArnPrincipal(arn) for arn in readers],
+                    actions=list(READ_ACTIONS),
+                    resources=["*"],
+                )
+            )
+        # A secret that leaves the template stays (RetainExceptOnCreate), and so must its policy.
+        policy = self.secret.node.find_child("Policy")
+        policy.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)  # type: ignore[attr-defined]
+
+    def _function_rights(self, stack: Stack, props: RotatedSecretProps) -> None:
+        config = props.config
+        props.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(SECRET_ACTIONS), resources=[self.secret.secret_arn])
+        )
+        if config.admin_secret_arn:
+            props.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[config.admin_secret_arn])
+            )
+        if config.admin_secret_kms_key_arn:
+            # The admin secret's own key (an RDS-managed master secret has one): decrypt through
+            # Secrets Manager only, as for the environment key.
+            props.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[config.admin_secret_kms_key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
+                )
+            )

@@ -1,5 +1,6 @@
-"""One rotation Lambda per kind (per stack): arm64, bundled without Docker, logs retained,
-concurrency capped, in the VPC with egress to exactly its targets' ports when it needs one."""
+"""One rotation Lambda per (kind, settings) group: arm64, bundled without Docker, logging to
+its kind's environment-wide log group, in the VPC with egress to exactly its targets' ports
+when it needs one (and, by config, the matching ingress on each target's security group)."""
 
 from __future__ import annotations
 
@@ -8,33 +9,32 @@ from dataclasses import dataclass, field
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.bundling import LAMBDAS, bundling_options
 from infra.nag import acknowledge, skip_checkov
-from lambdas.rotation.telemetry import METRICS_NAMESPACE, SERVICE
+from lambdas.rotation.telemetry import ENVIRONMENT_VARIABLE, METRICS_NAMESPACE, SERVICE
 
-# The longest step: ElastiCache waits up to ELASTICACHE_WAIT_SECONDS (60) for the change to apply.
-TIMEOUTS = {"elasticache_user": 120, "elasticache_auth_token": 120}
-DEFAULT_TIMEOUT = 60
+DEFAULT_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
 class RotationFunctionProps:
     kind: str
-    environment: dict[str, str]
-    log_retention: logs.RetentionDays
-    log_key: kms.IKey
     function_name: str
+    code: lambda_.Code
+    environment: dict[str, str]
+    environment_id: str  # "<app>/<env>": the metric dimension that keeps environments apart
+    log_group: logs.ILogGroup
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    reserved_concurrency: int | None = None  # unset: the account's unreserved pool
     vpc: ec2.IVpc | None = None
     subnets: tuple[ec2.ISubnet, ...] = ()
-    egress: tuple[tuple[ec2.IPeer, int], ...] = field(default_factory=tuple)
-    # Where AWS API calls go: the VPC's interface endpoints (its CIDR) unless the config says NAT.
+    egress: tuple[tuple[str, int], ...] = field(default_factory=tuple)  # (target security group, port)
+    # Where AWS API calls go: the VPC's interface endpoints (its CIDR or their security group), or anywhere via NAT.
     api_peer: ec2.IPeer | None = None
-    reserved_concurrency: int = 5  # a bug cannot fan out; rotations of one kind are rare
+    target_ingress: bool = False  # also add the matching ingress rule on each target security group
 
 
 class RotationFunction(Construct):
@@ -42,28 +42,10 @@ class RotationFunction(Construct):
         super().__init__(scope, construct_id)
         if props.vpc is not None and not props.subnets:
             raise ValueError(f"rotation function for {props.kind!r}: in a VPC but no subnets given")
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=props.log_retention,
-            encryption_key=props.log_key,
-            log_group_name=f"/aws/lambda/{props.function_name}",
-        )
         self.security_group: ec2.SecurityGroup | None = None
+        self.ingress: list[ec2.CfnSecurityGroupIngress] = []
         if props.vpc is not None:
-            self.security_group = ec2.SecurityGroup(
-                self,
-                "SecurityGroup",
-                vpc=props.vpc,
-                allow_all_outbound=False,
-                description=f"{props.kind} rotation: egress to its targets and HTTPS to AWS APIs only",
-            )
-            self.security_group.add_egress_rule(
-                props.api_peer or ec2.Peer.ipv4(props.vpc.vpc_cidr_block), ec2.Port.tcp(443), "AWS API endpoints"
-            )
-            for peer, port in props.egress:
-                self.security_group.add_egress_rule(peer, ec2.Port.tcp(port), f"{props.kind} target")
-        timeout = TIMEOUTS.get(props.kind, DEFAULT_TIMEOUT)
+            self._network(props, props.vpc)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -71,14 +53,15 @@ class RotationFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler=f"lambdas.{props.kind}.handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS), bundling=bundling_options()),
-            timeout=Duration.seconds(timeout),
+            code=props.code,
+            timeout=Duration.seconds(props.timeout_s),
             memory_size=256,
             reserved_concurrent_executions=props.reserved_concurrency,
-            log_group=self.log_group,
+            log_group=props.log_group,
             environment={
                 "POWERTOOLS_SERVICE_NAME": SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                ENVIRONMENT_VARIABLE: props.environment_id,
                 "LOG_LEVEL": "INFO",
                 **props.environment,
             },
@@ -88,6 +71,39 @@ class RotationFunction(Construct):
             description=f"Secrets Manager rotation: {props.kind}",
         )
         self.role: iam.IRole = self.function.role  # type: ignore[assignment]
+        self._acknowledge(props)
+
+    def _network(self, props: RotationFunctionProps, vpc: ec2.IVpc) -> None:
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description=f"{props.kind} rotation: egress to its targets and HTTPS to AWS APIs only",
+        )
+        self.security_group.add_egress_rule(
+            props.api_peer or ec2.Peer.ipv4(vpc.vpc_cidr_block), ec2.Port.tcp(443), "AWS API endpoints"
+        )
+        for group, port in sorted(set(props.egress)):
+            self.security_group.add_egress_rule(
+                ec2.Peer.security_group_id(group), ec2.Port.tcp(port), f"{props.kind} target"
+            )
+            if props.target_ingress:
+                self.ingress.append(
+                    ec2.CfnSecurityGroupIngress(
+                        self,
+                        f"TargetIngress{group.removeprefix('sg-')}{port}",
+                        group_id=group,
+                        ip_protocol="tcp",
+                        from_port=port,
+                        to_port=port,
+                        source_security_group_id=self.security_group.security_group_id,
+                        # EC2 rule descriptions allow only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+                        description=f"{props.function_name}: rotates the secrets of this target",
+                    )
+                )
+
+    def _acknowledge(self, props: RotationFunctionProps) -> None:
         managed = ["AWSLambdaBasicExecutionRole"] + (["AWSLambdaVPCAccessExecutionRole"] if props.vpc else [])
         for policy in managed:
             acknowledge(
@@ -105,6 +121,13 @@ class RotationFunction(Construct):
             "HIPAA.Security-IAMNoInlinePolicy",
             "the role's own inline policy holds only statements scoped to this function's secrets and targets",
         )
+        if props.reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                "HIPAA.Security-LambdaConcurrency",
+                "reserved concurrency is opt-in (reserved_concurrency): reserving fails the deploy on accounts "
+                "with a low concurrency quota, and below 10 Secrets Manager warns rotations can be throttled",
+            )
         no_dlq = (
             "failures surface as Errors alarms on the alert topic; a DLQ would hold only the triggering "
             "event, which carries no state worth replaying"
@@ -119,6 +142,13 @@ class RotationFunction(Construct):
             "encrypts it at rest with its service key, and a customer key here would need kms:Decrypt "
             "outside the kms:ViaService=secretsmanager condition",
         )
+        if props.reserved_concurrency is None:
+            skip_checkov(
+                cfn_function,
+                "CKV_AWS_115",
+                "reserved concurrency is opt-in (reserved_concurrency in the config): reserving it fails the "
+                "deploy on accounts with a low concurrency quota",
+            )
         if props.vpc is None:
             outside_vpc = "this function talks only to AWS APIs (Secrets Manager, ElastiCache control plane) over TLS"
             acknowledge(self.function, "HIPAA.Security-LambdaInsideVPC", outside_vpc)

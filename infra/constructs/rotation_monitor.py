@@ -1,51 +1,61 @@
 """The scheduled check that publishes each secret's days since last rotation
-(``lambdas.rotation_monitor``), and the alarm on the check itself failing."""
+(``lambdas.rotation_monitor``), and the alarms that keep silence from passing for health:
+
+- ``CheckFailing``: the check raised (Lambda Errors).
+- ``CheckSilent``: no check result for two periods, whatever the reason (the function, its
+  schedule or its permissions gone): missing data is breaching.
+- ``RotationOff``: some secret of the environment has rotation turned off.
+
+The check also runs once when the base stack is deployed (a custom resource backed by the
+same function), so ``CheckSilent``, created after it, starts from a real data point."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from aws_cdk import CustomResource
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.constructs.rotation_function import RotationFunction, RotationFunctionProps
-from infra.metrics import AGE_CHECK_EVERY
+from infra.metrics import AGE_CHECK_EVERY, rotation_metric
 from infra.nag import acknowledge
+
+SILENT_PERIODS = 2  # one schedule may slip past a period boundary; two missing periods is silence
 
 
 @dataclass(frozen=True)
 class RotationMonitorProps:
-    environment_tag: str
+    environment_tag: str  # "<app>/<env>": tag value and metric dimension
     max_rotation_days: int
     function_name: str
-    log_retention: logs.RetentionDays
-    log_key: kms.IKey
+    code: lambda_.Code
+    log_group: logs.ILogGroup
     topic: sns.ITopic
 
 
 class RotationMonitor(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RotationMonitorProps) -> None:
         super().__init__(scope, construct_id)
+        settings = {"ENVIRONMENT_TAG_VALUE": props.environment_tag, "MAX_ROTATION_DAYS": str(props.max_rotation_days)}
         self.check = RotationFunction(
             self,
             "Check",
             props=RotationFunctionProps(
                 kind="rotation_monitor",
-                environment={
-                    "ENVIRONMENT_TAG_VALUE": props.environment_tag,
-                    "MAX_ROTATION_DAYS": str(props.max_rotation_days),
-                },
-                log_retention=props.log_retention,
-                log_key=props.log_key,
                 function_name=props.function_name,
-                reserved_concurrency=1,
+                code=props.code,
+                environment=settings,
+                environment_id=props.environment_tag,
+                log_group=props.log_group,
             ),
         )
         list_secrets = iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"])
@@ -63,6 +73,15 @@ class RotationMonitor(Construct):
             schedule=events.Schedule.rate(AGE_CHECK_EVERY),
             targets=[targets.LambdaFunction(self.check.function, retry_attempts=2)],
         )
+        self.first_run = CustomResource(
+            self,
+            "FirstRun",
+            service_token=self.check.function.function_arn,
+            resource_type="Custom::RotationAgeCheck",
+            # Changing what the check measures runs it again at deploy.
+            properties={"Settings": hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()[:16]},
+        )
+        action = actions.SnsAction(props.topic)
         self.failing = self.check.function.metric_errors(period=AGE_CHECK_EVERY).create_alarm(
             self,
             "CheckFailing",
@@ -73,4 +92,32 @@ class RotationMonitor(Construct):
             alarm_description="The rotation-age check failed: overdue rotations would go unnoticed. "
             "Runbook: docs/deploy.md#monitorfailing",
         )
-        self.failing.add_alarm_action(actions.SnsAction(props.topic))
+
+        def environment_metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return rotation_metric(name, environment=props.environment_tag, statistic=statistic, period=AGE_CHECK_EVERY)
+
+        self.silent = environment_metric("OverdueSecrets", "SampleCount").create_alarm(
+            self,
+            "CheckSilent",
+            threshold=1,
+            evaluation_periods=SILENT_PERIODS,
+            datapoints_to_alarm=SILENT_PERIODS,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_description=f"The rotation-age check of {props.environment_tag} published nothing for "
+            f"{SILENT_PERIODS * AGE_CHECK_EVERY.to_hours():.0f} hours: overdue rotations would go unnoticed. "
+            "Runbook: docs/deploy.md#monitorsilent",
+        )
+        self.silent.node.add_dependency(self.first_run)
+        self.rotation_off = environment_metric("RotationOffSecrets", "Maximum").create_alarm(
+            self,
+            "RotationOff",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"Rotation is turned off for a secret of {props.environment_tag}: the check's log "
+            "names it. Runbook: docs/deploy.md#rotationoff",
+        )
+        for alarm in (self.failing, self.silent, self.rotation_off):
+            alarm.add_alarm_action(action)

@@ -1,8 +1,10 @@
 """Structured logs and EMF metrics for rotation steps; never a secret value.
 
 Logs carry secret ARN, step, token and kind. Metrics (namespace ``SecretRotation``,
-dimensions ``service`` and ``kind``) count succeeded and failed steps, time each step and
-count completed rotations, so one alarm per function catches any failing step.
+dimensions ``service``, ``kind`` and, when ``ROTATION_ENVIRONMENT`` is set, ``environment``)
+count succeeded and failed steps, time each step and count completed rotations, so one alarm
+per kind per environment catches any failing step, and two environments in one account never
+fire each other's alarms.
 
 This module may be imported many times in one process (test suites drop ``lambdas.*`` from
 ``sys.modules`` and import the handler again inside ``mock_aws``; ``importlib.reload``), with
@@ -27,6 +29,8 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 SERVICE = "secret-rotation"
 _METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
 METRICS_NAMESPACE = "SecretRotation"
+# Set by the CDK app to "<app>/<env>"; becomes the ``environment`` metric dimension.
+ENVIRONMENT_VARIABLE = "ROTATION_ENVIRONMENT"
 
 # botocore at DEBUG prints request and response bodies, SecretString included. Pin the AWS
 # SDK's loggers at WARNING whatever LOG_LEVEL says.
@@ -102,6 +106,12 @@ def quiet_function_telemetry() -> Iterator[None]:
             os.environ[_METRICS_DISABLED] = previous_disabled
 
 
+def environment_dimension() -> dict[str, str]:
+    """``{"environment": "<app>/<env>"}`` when ``ROTATION_ENVIRONMENT`` is set, else nothing."""
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
+    return {"environment": value} if value else {}
+
+
 def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: float) -> None:
     """Emit one EMF document for a finished step (flushed immediately: one per invocation).
 
@@ -115,6 +125,8 @@ def record_step_outcome(*, kind: str, step: str, succeeded: bool, duration_ms: f
         namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE), service=_service()
     )
     metrics.add_dimension(name="kind", value=kind)
+    for name, value in environment_dimension().items():
+        metrics.add_dimension(name=name, value=value)
     metrics.add_metadata(key="step", value=step)
     metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1 if succeeded else 0)
     metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=0 if succeeded else 1)

@@ -1,4 +1,7 @@
-"""Lambda entry point of the scheduled rotation check (``lambdas.rotation_monitor.handler.lambda_handler``)."""
+"""Lambda entry point of the scheduled rotation check (``lambdas.rotation_monitor.handler.lambda_handler``).
+
+Invoked every 6 hours by EventBridge, and once per deploy of the base stack as a CloudFormation
+custom resource (``deploy_hook.py``)."""
 
 from __future__ import annotations
 
@@ -8,39 +11,44 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lambdas.rotation.telemetry import METRICS_NAMESPACE, SERVICE, logger
+from lambdas.rotation_monitor.deploy_hook import handle_deployment, is_custom_resource_event
 from lambdas.rotation_monitor.monitor import MonitorSettings, environment_secrets, measure
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Publish DaysSinceLastRotation per secret and OverdueSecrets for the environment."""
+def _publish(name: str, value: float, dimensions: dict[str, str]) -> None:
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE, default_dimensions=dimensions
+    ):
+        pass
+
+
+def check() -> dict[str, Any]:
+    """Publish DaysSinceLastRotation per secret, and OverdueSecrets and RotationOffSecrets for the
+    environment (every run, even with no secret: the "check silent" alarm watches them)."""
     settings = MonitorSettings.from_env()
     ages = measure(
         environment_secrets(settings.environment),
         now=datetime.now(UTC),
         max_rotation_days=settings.max_rotation_days,
     )
-    dimensions = {"service": SERVICE}
+    dimensions = {"service": SERVICE, "environment": settings.environment}
     for age in ages:
-        with single_metric(
-            name="DaysSinceLastRotation",
-            unit=MetricUnit.Count,
-            value=age.days_since_rotation,
-            namespace=METRICS_NAMESPACE,
-            default_dimensions=dimensions,
-        ) as metric:
-            metric.add_dimension(name="SecretName", value=age.name)
+        _publish("DaysSinceLastRotation", age.days_since_rotation, {**dimensions, "SecretName": age.name})
     overdue = [age.name for age in ages if age.overdue]
-    with single_metric(
-        name="OverdueSecrets",
-        unit=MetricUnit.Count,
-        value=len(overdue),
-        namespace=METRICS_NAMESPACE,
-        default_dimensions={**dimensions, "environment": settings.environment},
-    ):
-        pass
+    rotation_off = [age.name for age in ages if not age.rotation_enabled]
+    _publish("OverdueSecrets", len(overdue), dimensions)
+    _publish("RotationOffSecrets", len(rotation_off), dimensions)
     if overdue:
         logger.warning(
             "secrets overdue for rotation", extra={"overdue": overdue, "policy_days": settings.max_rotation_days}
         )
+    if rotation_off:
+        logger.warning("secrets with rotation turned off", extra={"rotation_off": rotation_off})
     logger.info("rotation ages measured", extra={"secrets": len(ages), "overdue": len(overdue)})
-    return {"secrets": len(ages), "overdue": overdue}
+    return {"secrets": len(ages), "overdue": overdue, "rotation_off": rotation_off}
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    if is_custom_resource_event(event):
+        return handle_deployment(event, check)
+    return check()

@@ -4,8 +4,9 @@ Secrets Manager emits no metric for "not rotated lately": a schedule that was sw
 a rotation that keeps failing quietly or a function that was never wired leave nothing to
 alarm on. This check lists the environment's secrets (found by tag, because ListSecrets
 cannot be scoped by ARN), and publishes ``DaysSinceLastRotation`` per secret plus the
-count of overdue ones, so a per-secret alarm fires when the policy is exceeded. It reads
-metadata only (ListSecrets returns no value).
+counts of overdue secrets and of secrets whose rotation is turned off, so a per-secret alarm
+fires when the policy is exceeded and an environment alarm fires as soon as rotation is off.
+It reads metadata only (ListSecrets returns no value).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class MonitorSettings:
 
 
 def age_of(secret: Mapping[str, Any], *, now: datetime, max_rotation_days: int) -> SecretAge:
-    """A never-rotated secret counts from its creation: it is as stale as its first value."""
+    """A never-rotated secret counts from its creation: it is as stale as its first value.
+    Overdue means older than the policy; rotation being off is reported on its own."""
     last = secret.get("LastRotatedDate") or secret["CreatedDate"]
     days = (now - last).total_seconds() / _SECONDS_PER_DAY
     enabled = bool(secret.get("RotationEnabled"))
@@ -58,7 +60,7 @@ def age_of(secret: Mapping[str, Any], *, now: datetime, max_rotation_days: int) 
         name=str(secret["Name"]),
         days_since_rotation=round(days, 2),
         rotation_enabled=enabled,
-        overdue=days > max_rotation_days or not enabled,
+        overdue=days > max_rotation_days,
     )
 
 

@@ -18,9 +18,11 @@ from aws_cdk.assertions import Template
 
 from infra.config import EnvironmentConfig, load_config
 from infra.stacks import build_environment
+from tests.infra.configs import ACCOUNT, EXAMPLE, REGION, REPO_ROOT, realistic_secrets, with_secrets
+from tests.infra.resolve import TemplateResolver
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO_ROOT / "config" / "example.yaml"
+__all__ = ["EXAMPLE", "REPO_ROOT", "Templates", "rotation_stacks", "stack_of", "synth", "template_json"]
+Templates = dict[str, Template]
 
 
 def synth(config: EnvironmentConfig, outdir: Path, *, nag: bool = True) -> dict[str, Template]:
@@ -33,6 +35,30 @@ def synth(config: EnvironmentConfig, outdir: Path, *, nag: bool = True) -> dict[
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), HIPAASecurityChecks(app))
     app.synth()
     return {stack.stack_name: Template.from_stack(stack) for stack in stacks}
+
+
+def template_json(templates: Templates) -> dict[str, dict[str, Any]]:
+    return {name: dict(template.to_json()) for name, template in templates.items()}
+
+
+def resolver(templates: Templates, **overrides: str) -> TemplateResolver:
+    """References resolved to real-length values (``tests/infra/resolve.py``)."""
+    options = {"account": ACCOUNT, "region": REGION, **overrides}
+    return TemplateResolver(template_json(templates), **options)
+
+
+def rotation_stacks(templates: Templates) -> dict[str, Template]:
+    return {name: template for name, template in templates.items() if "Rotation" in name}
+
+
+def stack_of(templates: Templates, secret_name: str) -> tuple[str, str]:
+    """(stack name, logical id) of the secret named ``secret_name``."""
+    for stack, template in templates.items():
+        found = template.find_resources("AWS::SecretsManager::Secret", {"Properties": {"Name": secret_name}})
+        if found:
+            (logical_id,) = found
+            return stack, logical_id
+    raise AssertionError(f"no stack holds secret {secret_name!r}")
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +75,26 @@ def example_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def example_templates(example_config: EnvironmentConfig, example_outdir: Path) -> dict[str, Template]:
     """Synthesized with both nag packs: synthesis itself fails on any unacknowledged finding."""
     return synth(example_config, example_outdir)
+
+
+LARGE = 96
+
+
+@pytest.fixture(scope="session")
+def large_config() -> EnvironmentConfig:
+    """96 secrets of every kind with names as long as real ones, over the default 4 stacks."""
+    return with_secrets(realistic_secrets(LARGE))
+
+
+@pytest.fixture(scope="session")
+def large_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cdk-out-large")
+
+
+@pytest.fixture(scope="session")
+def large_templates(large_config: EnvironmentConfig, large_outdir: Path) -> dict[str, Template]:
+    """Synthesized with both nag packs, like the example."""
+    return synth(large_config, large_outdir)
 
 
 @pytest.fixture

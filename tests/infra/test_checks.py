@@ -1,4 +1,5 @@
-"""The template checks of `make test`: cdk-nag packs, cfn-lint, the pinned CDK CLI, scale."""
+"""The template checks of `make test`: cdk-nag packs, cfn-lint and checkov, on the example and on
+a 96-secret environment spread over several stacks, and the pinned CDK CLI."""
 
 from __future__ import annotations
 
@@ -12,16 +13,31 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.config import EnvironmentConfig, SecretConfig
-from tests.infra.conftest import REPO_ROOT, synth
+from tests.infra.conftest import LARGE, REPO_ROOT, rotation_stacks
 
 CFN_LINT_ERROR = 2  # cfn-lint's exit code is a bitmask: 2 = errors, 4 = warnings, 8 = informational
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
-def test_nag_packs_leave_no_unacknowledged_finding_and_each_acknowledgment_has_a_reason(
-    example_templates: dict[str, Template], example_outdir: Path
-) -> None:
-    report = json.loads((example_outdir / "validation-report.json").read_text())
+@pytest.fixture(params=["example", "large"])
+def checked(request: pytest.FixtureRequest) -> Path:
+    """The cdk.out directory of the example or of the 96-secret environment, synthesized with nag."""
+    request.getfixturevalue(f"{request.param}_templates")
+    return request.getfixturevalue(f"{request.param}_outdir")  # type: ignore[no-any-return]
+
+
+def test_large_environment_spreads_over_several_stacks(large_templates: dict[str, Template]) -> None:
+    stacks = rotation_stacks(large_templates)
+    secrets = {name: len(t.find_resources("AWS::SecretsManager::Secret")) for name, t in stacks.items()}
+
+    assert len(stacks) == 4  # the default rotation_stacks
+    assert sum(secrets.values()) == LARGE
+    assert min(secrets.values()) > LARGE / 8  # a stable hash spreads them, none is starved or overfull
+    assert max(len(t.to_json()["Resources"]) for t in large_templates.values()) < 450
+
+
+def test_nag_packs_leave_no_unacknowledged_finding_and_each_acknowledgment_has_a_reason(checked: Path) -> None:
+    report = json.loads((checked / "validation-report.json").read_text())
 
     plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
     assert set(plugins) == {"AwsSolutions", "HIPAA.Security"}
@@ -32,8 +48,8 @@ def test_nag_packs_leave_no_unacknowledged_finding_and_each_acknowledgment_has_a
             assert len(suppressed["reason"]) > 30, suppressed["ruleName"]  # a reason a reviewer can judge
 
 
-def test_cfn_lint_finds_no_error(example_templates: dict[str, Template], example_outdir: Path) -> None:
-    templates = sorted(str(path) for path in example_outdir.glob("*.template.json"))
+def test_cfn_lint_finds_no_error(checked: Path) -> None:
+    templates = sorted(str(path) for path in checked.glob("*.template.json"))
     result = subprocess.run(
         [sys.executable, "-m", "cfnlint", *templates], capture_output=True, text=True, timeout=300, check=False
     )
@@ -42,15 +58,10 @@ def test_cfn_lint_finds_no_error(example_templates: dict[str, Template], example
     assert not result.returncode & CFN_LINT_ERROR, result.stdout
 
 
-CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
-
-
-def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(
-    example_templates: dict[str, Template], example_outdir: Path
-) -> None:
+def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(checked: Path) -> None:
     assert CHECKOV.exists(), f"{CHECKOV} is missing: `make deps` installs checkov (requirements-checkov.txt)"
     result = subprocess.run(
-        [str(CHECKOV), "-d", str(example_outdir), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        [str(CHECKOV), "-d", str(checked), "--framework", "cloudformation", "--skip-download", "-o", "json"],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     report = json.loads(result.stdout)
@@ -63,24 +74,6 @@ def test_checkov_finds_no_failed_check_and_every_skip_has_a_reason(
     assert len(skipped_checks) == summary["skipped"]
     for skipped in skipped_checks:
         assert len(skipped["check_result"].get("suppress_comment", "")) > 30, skipped["check_id"]
-
-
-def test_hundreds_of_secrets_split_into_stacks_below_the_resource_limit(
-    example_config: EnvironmentConfig, tmp_path: Path
-) -> None:
-    hmac = example_config.secrets[0]
-    many = tuple(
-        SecretConfig.model_validate({**hmac.model_dump(exclude_none=True), "name": f"hook-{n}"}) for n in range(120)
-    )
-    config = example_config.model_copy(update={"secrets": many})
-
-    templates = synth(config, tmp_path, nag=False)
-
-    counts = {name: len(template.to_json()["Resources"]) for name, template in templates.items()}
-    assert len(counts) == 1 + 3  # base + 120 secrets / 40 per stack
-    assert max(counts.values()) < 500
-    rotation = [t for name, t in templates.items() if "Rotation" in name]
-    assert all(len(t.find_resources("AWS::Lambda::Function")) == 1 for t in rotation)  # one per kind per stack
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node is required by aws-cdk-lib itself")
@@ -98,7 +91,7 @@ def test_pinned_cdk_cli_synthesizes_the_example_offline_with_local_bundling(tmp_
 
     assert result.returncode == 0, result.stderr[-3000:]
     assets = [path for path in tmp_path.glob("asset.*") if path.is_dir()]
-    assert assets, "no bundled asset"
+    assert len(assets) == 1, "every function of the environment shares one asset"
     bundle = assets[0]
     assert (bundle / "lambdas" / "hmac_key" / "handler.py").exists()
     assert (bundle / "psycopg2").is_dir()

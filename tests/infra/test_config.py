@@ -12,6 +12,7 @@ import pytest
 from infra.config import ConfigError, load_config
 
 Write = Callable[[dict[str, Any]], Path]
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"
 
 
 def test_example_config_is_valid_and_names_follow_the_convention() -> None:
@@ -23,14 +24,6 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        (
-            {"secrets.0.schedule": "rate(30 minutes)"},
-            "secrets.0.schedule: 'rate(30 minutes)' rotates more often than every 4 hours: "
-            "Secrets Manager rotates at most every 4 hours",
-        ),
-        ({"secrets.0.schedule": "rate(2 hours)"}, "Secrets Manager rotates at most every 4 hours"),
-        ({"secrets.0.schedule": "rate(120 days)"}, "longer than the rotation policy of 90 days (max_rotation_days)"),
-        ({"secrets.0.schedule": "every tuesday"}, "is not rate(N hours|days) or cron(<6 fields>)"),
         ({"secrets.0.name": "Webhook Signing!"}, "secrets.0.name: String should match pattern"),
         ({"secrets.0.kind": "mongodb"}, "secrets.0.kind: Input should be 'hmac_key', 'postgres_single'"),
         ({"secrets.1.postgres": None}, "kind 'postgres_alternating' needs a 'postgres' target section"),
@@ -55,14 +48,80 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
             {"alerts.access_monitoring": {"cloudtrail_log_group": "trail", "anomaly_band": 0}},
             "alerts.access_monitoring.anomaly_band: Input should be greater than 0",
         ),
+        # Secrets Manager names: a hyphen + six characters at the end reads as an ARN's random suffix.
+        ({"secrets.0.name": "hook-signer"}, "ends with a hyphen and six characters"),
+        ({"name_convention": "{kind}/{name}"}, "must start with a prefix that contains {env} and ends with '/'"),
+        ({"name_convention": "{app}-{env}-{name}"}, "must start with a prefix that contains {env} and ends with '/'"),
+        ({"name_convention": "{app}/{env}/{team}/{name}"}, "unknown placeholder(s) ['team']"),
+        # ElastiCache replication group ids: no trailing or doubled hyphen.
+        ({"secrets.4.elasticache_auth_token.replication_group_id": "shop-"}, "neither end with a hyphen"),
+        ({"secrets.4.elasticache_auth_token.replication_group_id": "shop--a"}, "nor contain two in a row"),
+        # CloudWatch Logs keeps logs at most 3653 days (10 years) short of "never expire".
+        ({"log_retention_days": 4000}, "log_retention_days: Input should be less than or equal to 3653"),
+        # GenerateSecretString PasswordLength is at most 4096: 2048 bytes as hex.
+        ({"secrets.0.hmac.key_bytes": 4096}, "secrets.0.hmac.key_bytes: Input should be less than or equal to 2048"),
+        # ARNs the functions use must be in the environment's partition and region.
+        (
+            {"secrets.1.postgres.admin_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf"},
+            "admin_secret_arn 'arn:aws:secretsmanager:us-east-1:",
+        ),
+        (
+            {"secrets.3.elasticache_user.user_arn": "arn:aws:elasticache:eu-west-1:210987654321:user:shop-sessions"},
+            "elasticache_user.user_arn is in another account than 123456789012",
+        ),
+        ({"secrets.3.elasticache_user.username": None}, "secrets.3.elasticache_user.username: Field required"),
+        (
+            {"secrets.3.elasticache_user.host": "sessions.abc.euw1.cache.amazonaws.com"},
+            "host is set but security_group_id is not",
+        ),
+        ({"secrets.0.password": {"length": 40}}, "'password' settings apply to password kinds, not 'hmac_key'"),
+        ({"secrets.3.password": {"length": 200}}, "password.length 200 is over ElastiCache's 128"),
+        ({"secrets.1.stack": "Overflow"}, "secrets.1.stack: String should match pattern"),
+        ({"reserved_concurrency": 5}, "reserved_concurrency: Input should be greater than or equal to 10"),
+        ({"elasticache_wait_seconds": 900}, "elasticache_wait_seconds: Input should be less than or equal to 840"),
+        ({"network.endpoint_security_group_id": "sg-0a1b2c3d4e5f60799"}, "it needs api_access: existing"),
+        (
+            {"secrets.0.postgres": {"host": "x", "username": "app", "security_group_id": "sg-0a1b2c3d4e5f60733"}},
+            "kind 'hmac_key' takes a 'hmac' section, not 'postgres'",
+        ),
+        (
+            {"app": "a-very-long-application-name-xy", "env": "production-euro1"},
+            "is over Lambda's 64: shorten app ('a-very-long-application-name-xy')",
+        ),
     ],
 )
 def test_bad_config_is_rejected_naming_file_and_field(
-    write_config: Write, changes: dict[str, Any], message: str
+    config_file: Write, changes: dict[str, Any], message: str
 ) -> None:
-    path = write_config(changes)
+    path = config_file(changes)
 
     with pytest.raises(ConfigError, match=re.escape(str(path)) + ".*" + re.escape(message)):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("consumer", "message"),
+    [
+        ("shop-example-django", "is not an IAM role ARN"),
+        ("arn:aws:iam::123456789012:user/alice", "is not an IAM role ARN"),
+        ("arn:aws:iam::12345:role/app", "is not an IAM role ARN"),
+        ("arn:aws-cn:iam::123456789012:role/app", "is not in partition aws"),
+    ],
+)
+def test_consumer_that_is_not_a_role_arn_of_this_partition_is_rejected(
+    config_file: Write, consumer: str, message: str
+) -> None:
+    path = config_file({"secrets.0.consumers": [consumer]})
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_two_secrets_whose_ids_collide_are_rejected(config_file: Write) -> None:
+    path = config_file({"secrets.2.name": "a-1b", "secrets.2.kind": "hmac_key", "secrets.2.valkey": None,
+                        "secrets.0.name": "a1b"})  # fmt: skip
+
+    with pytest.raises(ConfigError, match=r"secrets\[2\] \(a-1b\): hmac_key name 'a-1b' reads as 'a1b' in ids"):
         load_config(path)
 
 
@@ -77,8 +136,3 @@ def test_invalid_yaml_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
-
-
-@pytest.fixture
-def write_config(config_file: Write) -> Write:
-    return config_file

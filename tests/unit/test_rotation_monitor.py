@@ -7,8 +7,11 @@ what CloudWatch ingests from a Lambda's log stream.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -25,9 +28,11 @@ def _tagged(secretsmanager: Any, name: str, tags: dict[str, str]) -> None:
     )
 
 
-def test_never_rotated_secret_counts_from_creation_and_is_overdue_without_rotation() -> None:
+def test_never_rotated_secret_counts_from_creation_and_reports_rotation_off() -> None:
     age = age_of({"Name": "a", "CreatedDate": NOW - timedelta(days=3)}, now=NOW, max_rotation_days=90)
-    assert (age.days_since_rotation, age.rotation_enabled, age.overdue) == (3.0, False, True)
+    assert (age.days_since_rotation, age.rotation_enabled, age.overdue) == (3.0, False, False)
+    old = age_of({"Name": "a", "CreatedDate": NOW - timedelta(days=91)}, now=NOW, max_rotation_days=90)
+    assert old.overdue
 
 
 def test_rotated_secret_is_overdue_only_past_the_policy() -> None:
@@ -57,15 +62,108 @@ def test_handler_publishes_age_per_secret_and_the_overdue_count(
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     _tagged(secretsmanager, "shop/prod/hmac_key/a", {ENVIRONMENT_TAG_KEY: "shop/prod"})
     result = lambda_handler({}, None)
-    assert result == {"secrets": 1, "overdue": ["shop/prod/hmac_key/a"]}  # rotation never enabled
+    assert result == {"secrets": 1, "overdue": [], "rotation_off": ["shop/prod/hmac_key/a"]}  # never enabled
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     by_metric = {doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: doc for doc in documents}
     age = by_metric["DaysSinceLastRotation"]
     assert age["SecretName"] == "shop/prod/hmac_key/a"
-    assert age["service"] == "secret-rotation"
+    assert (age["service"], age["environment"]) == ("secret-rotation", "shop/prod")
     assert age["DaysSinceLastRotation"] == [0.0]  # created just now
-    assert by_metric["OverdueSecrets"]["OverdueSecrets"] == [1.0]
-    assert by_metric["OverdueSecrets"]["environment"] == "shop/prod"
+    assert by_metric["OverdueSecrets"]["OverdueSecrets"] == [0.0]
+    assert by_metric["RotationOffSecrets"]["RotationOffSecrets"] == [1.0]
+    for name in ("OverdueSecrets", "RotationOffSecrets"):
+        assert by_metric[name]["environment"] == "shop/prod"
+        assert by_metric[name]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "environment"]]
+
+
+def test_handler_publishes_the_environment_counts_even_without_secrets(
+    secretsmanager: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The "check silent" alarm treats missing data as breaching: every run must publish."""
+    monkeypatch.setenv("ENVIRONMENT_TAG_VALUE", "shop/prod")
+    monkeypatch.setenv("MAX_ROTATION_DAYS", "90")
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    assert lambda_handler({}, None) == {"secrets": 0, "overdue": [], "rotation_off": []}
+    names = {json.loads(line)["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]
+             for line in capsys.readouterr().out.splitlines() if '"_aws"' in line}  # fmt: skip
+    assert names == {"OverdueSecrets", "RotationOffSecrets"}
+
+
+class _CloudFormation(BaseHTTPRequestHandler):
+    """Plays the pre-signed S3 URL CloudFormation waits on for a custom resource's response."""
+
+    received: ClassVar[list[tuple[str, dict[str, str], dict[str, Any]]]] = []
+
+    def do_PUT(self) -> None:  # the http.server hook
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append((self.path, dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def response_url() -> Iterator[str]:
+    _CloudFormation.received = []
+    server = HTTPServer(("127.0.0.1", 0), _CloudFormation)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/signed?X-Amz-Signature=abc"
+    server.shutdown()
+    thread.join()
+
+
+def _event(request_type: str, url: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:eu-west-1:1:stack/s/1",
+        "RequestId": "req-1",
+        "LogicalResourceId": "RotationAgeFirstRun",
+        "ResourceType": "Custom::RotationAgeCheck",
+    }
+
+
+def test_deploy_time_run_measures_and_answers_cloudformation(
+    secretsmanager: Any, monkeypatch: pytest.MonkeyPatch, response_url: str
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT_TAG_VALUE", "shop/prod")
+    monkeypatch.setenv("MAX_ROTATION_DAYS", "90")
+    _tagged(secretsmanager, "shop/prod/hmac_key/a", {ENVIRONMENT_TAG_KEY: "shop/prod"})
+
+    result = lambda_handler(_event("Create", response_url), None)
+
+    assert result["secrets"] == 1
+    (path, headers, body) = _CloudFormation.received[0]
+    assert path == "/signed?X-Amz-Signature=abc"
+    assert headers.get("Content-Type", "") == ""  # the pre-signed URL is signed without a content type
+    assert body["Status"] == "SUCCESS"
+    assert (body["RequestId"], body["LogicalResourceId"], body["PhysicalResourceId"]) == (
+        "req-1", "RotationAgeFirstRun", "rotation-age-check")  # fmt: skip
+    assert body["Data"] == {"Secrets": 1}
+
+
+def test_deploy_time_run_that_cannot_check_fails_the_deploy_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch, response_url: str
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT_TAG_VALUE", raising=False)
+    monkeypatch.setenv("MAX_ROTATION_DAYS", "90")
+
+    result = lambda_handler(_event("Update", response_url), None)  # answered, not raised: Lambda would retry
+
+    (_, _, body) = _CloudFormation.received[0]
+    assert body["Status"] == "FAILED"
+    assert "ENVIRONMENT_TAG_VALUE must name the environment" in body["Reason"]
+    assert "failed" in result
+
+
+def test_deleting_the_deploy_time_run_changes_nothing(response_url: str) -> None:
+    lambda_handler(_event("Delete", response_url), None)
+
+    (_, _, body) = _CloudFormation.received[0]
+    assert body["Status"] == "SUCCESS"
 
 
 @pytest.mark.parametrize(
