@@ -1,5 +1,7 @@
-"""ElastiCache fixtures: moto's ElastiCache plus the emulation of ModifyUser and AUTH-token
-ModifyReplicationGroup (local_servers/elasticache.py), bound to a real Valkey node."""
+"""ElastiCache fixtures: moto's ElastiCache made as strict as the service by the emulation
+(local_servers/elasticache.py: ModifyUser, AUTH-token ModifyReplicationGroup, the modifying
+state, parameter rules), its changes landing on a real Valkey node. The functions poll every
+``FAST_POLL_SECONDS`` here, so the several describes of each modify take milliseconds."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
+from local_servers.elasticache import FAST_POLL_SECONDS, ElastiCacheEmulation, elasticache_emulation
 from local_servers.valkey import ValkeyServer
 from tests.plugins.leak_guard import LeakGuard
 
@@ -21,12 +23,23 @@ _ids = itertools.count(1)
 
 
 def token() -> str:
-    """An ElastiCache-valid password/token (no , \" / @ or spaces)."""
+    """A value both ElastiCache rules accept (AUTH token and RBAC password): 32 hex digits."""
     return secrets.token_hex(16)
 
 
+def until_settled(describe: Any, done: str = "active", limit: int = 100) -> dict[str, Any]:
+    """Describe (``describe()`` returns the user or group) until its Status is ``done``: the
+    emulation lands a change after a number of describes, not after a time."""
+    for _ in range(limit):
+        state: dict[str, Any] = describe()
+        if state["Status"] == done:
+            return state
+    raise AssertionError(f"still {state['Status']!r} after {limit} describes")
+
+
 @pytest.fixture
-def emulation(aws: None) -> Iterator[ElastiCacheEmulation]:
+def emulation(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ElastiCacheEmulation]:
+    monkeypatch.setenv("ELASTICACHE_POLL_SECONDS", FAST_POLL_SECONDS)
     with elasticache_emulation() as installed:
         yield installed
 
@@ -95,8 +108,7 @@ def rbac_user(
     arn = elasticache.create_user(
         UserId=user_id, UserName=username, Engine="redis", Passwords=[password], AccessString="on ~* +@all"
     )["ARN"]
-    elasticache_node.create_user(username, password)
-    emulation.bind_user(user_id, [elasticache_node])
+    emulation.bind_user(user_id, [elasticache_node])  # the node's ACL user is the UserName
     leak_guard.watch_file(elasticache_node.log_path)
     return RbacUser(elasticache_node, secretsmanager, user_id, username, arn, password)
 
