@@ -112,6 +112,7 @@ def test_a_fault_after_set_secret_keeps_the_user_working_and_the_retry_completes
     [
         ({"user_arn": None}, "user_arn", "must be a non-empty string, is missing"),
         ({"user_arn": "arn:aws:iam::1:user/x"}, "user_arn", "must be an ElastiCache user ARN"),
+        ({"user_arn": "arn:aws:elasticache:us-east-1:1:user:9-digit-first"}, "user_arn", "must end in a user id"),
         ({"username": None}, "username", "must be a non-empty string, is missing"),
         ({"password": None}, "password", "must be a non-empty string, is missing"),
         ({"password": "has@sign-but-long-enough"}, "password", RBAC_PASSWORD_RULE.description),
