@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from local_rotation.server import local_aws
 from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
 from local_servers.valkey import ValkeyServer
-from tests.plugins.elasticache_fixtures import token, until_settled
+from tests.plugins.elasticache_fixtures import AuthTokenGroup, token, until_settled
 
 # The common errors (MissingParameter, InvalidQueryParameter) are not error shapes of the model.
 pytestmark = pytest.mark.filterwarnings("ignore:Exception.*does not match an error shape:UserWarning")
@@ -102,20 +102,18 @@ def test_a_modified_user_stays_modifying_for_several_describes_then_its_password
 
 
 def test_rotate_lands_after_several_describes_and_keeps_at_most_two_tokens(
-    emulation: ElastiCacheEmulation, elasticache: Any
+    emulation: ElastiCacheEmulation, elasticache: Any, auth_group: AuthTokenGroup
 ) -> None:
-    with ValkeyServer(default_password=TOKEN_A) as node:
-        _group(elasticache, "g-rotate")
-        emulation.bind_group("g-rotate", [node], TOKEN_A)
+    group, node, first = auth_group.group_id, auth_group.node, auth_group.token
 
-        _rotate(elasticache, "g-rotate", TOKEN_B)
-        during = [_describe_group(elasticache, "g-rotate")["Status"] for _ in range(emulation.modifying_describes)]
-        new_token_early = node.authenticates("default", TOKEN_B)
-        until_settled(lambda: _describe_group(elasticache, "g-rotate"), "available")
-        after_first = [node.authenticates("default", t) for t in (TOKEN_A, TOKEN_B)]
-        _rotate(elasticache, "g-rotate", TOKEN_C)
-        until_settled(lambda: _describe_group(elasticache, "g-rotate"), "available")
-        after_second = [node.authenticates("default", t) for t in (TOKEN_A, TOKEN_B, TOKEN_C)]
+    _rotate(elasticache, group, TOKEN_B)
+    during = [_describe_group(elasticache, group)["Status"] for _ in range(emulation.modifying_describes)]
+    new_token_early = node.authenticates("default", TOKEN_B)
+    until_settled(lambda: _describe_group(elasticache, group), "available")
+    after_first = [node.authenticates("default", t) for t in (first, TOKEN_B)]
+    _rotate(elasticache, group, TOKEN_C)
+    until_settled(lambda: _describe_group(elasticache, group), "available")
+    after_second = [node.authenticates("default", t) for t in (first, TOKEN_B, TOKEN_C)]
 
     assert during == ["modifying"] * emulation.modifying_describes
     assert not new_token_early  # stricter reading: nothing new is effective while modifying
@@ -124,19 +122,15 @@ def test_rotate_lands_after_several_describes_and_keeps_at_most_two_tokens(
 
 
 def test_without_apply_immediately_a_token_change_never_lands(
-    emulation: ElastiCacheEmulation, elasticache: Any
+    emulation: ElastiCacheEmulation, elasticache: Any, auth_group: AuthTokenGroup
 ) -> None:
-    with ValkeyServer(default_password=TOKEN_A) as node:
-        _group(elasticache, "g-later")
-        emulation.bind_group("g-later", [node], TOKEN_A)
+    elasticache.modify_replication_group(ReplicationGroupId=auth_group.group_id, AuthToken=TOKEN_B,
+                                         AuthTokenUpdateStrategy="ROTATE")  # fmt: skip
 
-        elasticache.modify_replication_group(ReplicationGroupId="g-later", AuthToken=TOKEN_B,
-                                             AuthTokenUpdateStrategy="ROTATE")  # fmt: skip
-        statuses = [_describe_group(elasticache, "g-later")["Status"] for _ in range(10)]
-        new_token_works = node.authenticates("default", TOKEN_B)
+    statuses = [_describe_group(elasticache, auth_group.group_id)["Status"] for _ in range(10)]
 
     assert statuses == ["available"] * 10
-    assert not new_token_works
+    assert not auth_group.node.authenticates("default", TOKEN_B)
 
 
 def test_a_lost_response_lands_and_botocores_retry_is_refused(

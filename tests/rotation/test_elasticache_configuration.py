@@ -20,7 +20,7 @@ from lambdas.rotation import InvalidSecretError, PendingSecretTestFailedError
 from lambdas.targets.elasticache import ElastiCacheStateError
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.elasticache import ElastiCacheEmulation
-from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
+from tests.plugins.elasticache_fixtures import ElastiCacheTarget, RbacUser
 
 HOSTS = pytest.mark.parametrize("host", [True, False], ids=["with-host", "without-host"])
 
@@ -44,18 +44,22 @@ def _without_endpoint(host: bool) -> dict[str, Any]:
 # --- the configuration test ----------------------------------------------------------------------
 
 
+HANDLERS = {"user": user_handler, "group": token_handler}
+
+
 @HOSTS
-def test_a_new_user_passes_the_configuration_test_and_nothing_changes(
-    rbac_user: RbacUser, emulation: ElastiCacheEmulation, host: bool
+def test_a_new_user_or_group_passes_the_configuration_test_and_nothing_changes(
+    elasticache_target: ElastiCacheTarget, emulation: ElastiCacheEmulation, host: bool
 ) -> None:
-    arn = rbac_user.create_secret(**_without_endpoint(host))
-    hashes = rbac_user.node.passwords_of(rbac_user.username)
+    target = elasticache_target
+    arn = target.create_secret(**_without_endpoint(host))
+    hashes = target.node.passwords_of(target.acl_user)
 
-    _configuration_test(rbac_user.client, user_handler, arn)
+    _configuration_test(target.client, HANDLERS[target.kind], arn)
 
-    assert emulation.accepted("user", rbac_user.user_id) == 0
-    assert rbac_user.node.passwords_of(rbac_user.username) == hashes
-    assert len(hashes) == 1  # a new user has one password
+    assert emulation.accepted(target.kind, target.resource_id) == 0
+    assert target.node.passwords_of(target.acl_user) == hashes
+    assert len(hashes) == 1  # a new user has one password, a new group one token
 
 
 @HOSTS
@@ -72,39 +76,24 @@ def test_a_rotated_user_passes_the_configuration_test_and_nothing_changes(
     assert rbac_user.node.passwords_of(rbac_user.username) == hashes
 
 
-@HOSTS
-def test_a_new_auth_token_group_passes_the_configuration_test_and_nothing_changes(
-    auth_group: AuthTokenGroup, emulation: ElastiCacheEmulation, host: bool
+BEFORE_SET_SECRET = {
+    "user": "ElastiCache user {id!r} is active with 1 password(s); expected at least 2",
+    "group": "ElastiCache replication group {id!r}: its AUTH token was last modified before",
+}
+
+
+def test_without_host_a_test_secret_before_set_secret_fails_naming_the_resource(
+    elasticache_target: ElastiCacheTarget,
 ) -> None:
-    arn = auth_group.create_secret(**_without_endpoint(host))
-    hashes = auth_group.node.passwords_of("default")
-
-    _configuration_test(auth_group.client, token_handler, arn)
-
-    assert emulation.accepted("group", auth_group.group_id) == 0
-    assert auth_group.node.passwords_of("default") == hashes
-
-
-def test_without_host_a_test_secret_before_set_secret_fails_naming_the_user(rbac_user: RbacUser) -> None:
-    arn = rbac_user.create_secret(host=None, port=None)
+    target, handler = elasticache_target, HANDLERS[elasticache_target.kind]
+    arn = target.create_secret(host=None, port=None)
     token = str(uuid.uuid4())
     stage_empty_pending_version(arn, token)
-    user_handler(_event(arn, token, "createSecret"), None)
+    handler(_event(arn, token, "createSecret"), None)
 
-    expected = f"ElastiCache user {rbac_user.user_id!r} is active with 1 password(s); expected at least 2"
+    expected = BEFORE_SET_SECRET[target.kind].format(id=target.resource_id)
     with pytest.raises(PendingSecretTestFailedError, match=re.escape(expected)):
-        user_handler(_event(arn, token, "testSecret"), None)
-
-
-def test_without_host_a_test_secret_before_the_rotate_fails_naming_the_group(auth_group: AuthTokenGroup) -> None:
-    arn = auth_group.create_secret(host=None, port=None)
-    token = str(uuid.uuid4())
-    stage_empty_pending_version(arn, token)
-    token_handler(_event(arn, token, "createSecret"), None)
-
-    expected = f"ElastiCache replication group {auth_group.group_id!r}: its AUTH token was last modified before"
-    with pytest.raises(PendingSecretTestFailedError, match=re.escape(expected)):
-        token_handler(_event(arn, token, "testSecret"), None)
+        handler(_event(arn, token, "testSecret"), None)
 
 
 # --- username is the UserName --------------------------------------------------------------------

@@ -23,7 +23,7 @@ from lambdas.targets.elasticache import ElastiCacheStateError
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.elasticache import ElastiCacheEmulation
 from tests.conftest import stage_value, stages_by_version
-from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
+from tests.plugins.elasticache_fixtures import AuthTokenGroup, ElastiCacheTarget, RbacUser
 
 Handler = Any
 
@@ -55,82 +55,53 @@ class FakeLambdaContext:
         return self.remaining_ms
 
 
+HANDLERS = {"user": user_handler, "group": token_handler}
+
+
 # --- waiting before modifying -------------------------------------------------------------------
 
 
-def test_user_set_secret_waits_until_a_user_being_modified_is_active_then_modifies_once(
-    rbac_user: RbacUser, emulation: ElastiCacheEmulation
+def test_set_secret_waits_until_a_resource_being_modified_settles_then_modifies_once(
+    elasticache_target: ElastiCacheTarget, emulation: ElastiCacheEmulation
 ) -> None:
-    arn = rbac_user.create_secret()
-    token = _created(user_handler, arn)
-    emulation.begin_other_change("user", rbac_user.user_id, describes=3)
+    target, handler = elasticache_target, HANDLERS[elasticache_target.kind]
+    arn = target.create_secret()
+    token = _created(handler, arn)
+    emulation.begin_other_change(target.kind, target.resource_id, describes=3)
 
-    user_handler(_event(arn, token, "setSecret"), None)
+    handler(_event(arn, token, "setSecret"), None)
 
     assert emulation.refusals == []
-    assert emulation.accepted("user", rbac_user.user_id) == 1
-    assert rbac_user.node.authenticates(rbac_user.username, _pending(rbac_user.client, arn)["password"])
-    assert rbac_user.node.authenticates(rbac_user.username, rbac_user.password)
-
-
-def test_token_set_secret_waits_until_a_group_being_modified_is_available_then_rotates_once(
-    auth_group: AuthTokenGroup, emulation: ElastiCacheEmulation
-) -> None:
-    arn = auth_group.create_secret()
-    token = _created(token_handler, arn)
-    emulation.begin_other_change("group", auth_group.group_id, describes=3)
-
-    token_handler(_event(arn, token, "setSecret"), None)
-
-    assert emulation.refusals == []
-    assert emulation.accepted("group", auth_group.group_id) == 1
-    assert auth_group.node.authenticates("default", _pending(auth_group.client, arn)["auth_token"])
-    assert auth_group.node.authenticates("default", auth_group.token)
+    assert emulation.accepted(target.kind, target.resource_id) == 1
+    assert target.works(_pending(target.client, arn)[target.field])
+    assert target.works(target.current)
 
 
 # --- a resource that stays modifying ------------------------------------------------------------
 
 
-def test_a_user_that_stays_modifying_fails_set_secret_naming_it_and_nothing_changes(
-    rbac_user: RbacUser, emulation: ElastiCacheEmulation, monkeypatch: pytest.MonkeyPatch
+def test_a_resource_that_stays_modifying_fails_set_secret_naming_it_and_nothing_changes(
+    elasticache_target: ElastiCacheTarget, emulation: ElastiCacheEmulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    target, handler = elasticache_target, HANDLERS[elasticache_target.kind]
     monkeypatch.setenv("ELASTICACHE_WAIT_SECONDS", "0.2")
-    arn = rbac_user.create_secret()
-    token = _created(user_handler, arn)
-    stages = stages_by_version(rbac_user.client, arn)
-    emulation.begin_other_change("user", rbac_user.user_id, describes=None)
+    arn = target.create_secret()
+    token = _created(handler, arn)
+    stages = stages_by_version(target.client, arn)
+    emulation.begin_other_change(target.kind, target.resource_id, describes=None)
 
     expected = (
-        f"ElastiCache user {rbac_user.user_id!r} is still 'modifying' after 0.2 s (ELASTICACHE_WAIT_SECONDS); "
-        "expected 'active' before ModifyUser (another change is under way). Nothing was changed"
+        f"ElastiCache {target.noun} {target.resource_id!r} is still 'modifying' after 0.2 s "
+        "(ELASTICACHE_WAIT_SECONDS); "
+        f"expected {target.settled!r} before {target.modify} (another change is under way). Nothing was changed"
     )
     with pytest.raises(ElastiCacheStateError, match=re.escape(expected)):
-        user_handler(_event(arn, token, "setSecret"), None)
+        handler(_event(arn, token, "setSecret"), None)
 
-    assert emulation.accepted("user", rbac_user.user_id) == 0
-    assert stages_by_version(rbac_user.client, arn) == stages
-    assert rbac_user.node.authenticates(rbac_user.username, rbac_user.password)
-    assert len(rbac_user.node.passwords_of(rbac_user.username)) == 1
-
-
-def test_a_group_that_stays_modifying_fails_set_secret_naming_it_and_nothing_changes(
-    auth_group: AuthTokenGroup, emulation: ElastiCacheEmulation, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ELASTICACHE_WAIT_SECONDS", "0.2")
-    arn = auth_group.create_secret()
-    token = _created(token_handler, arn)
-    emulation.begin_other_change("group", auth_group.group_id, describes=None)
-
-    expected = (
-        f"ElastiCache replication group {auth_group.group_id!r} is still 'modifying' after 0.2 s "
-        "(ELASTICACHE_WAIT_SECONDS); expected 'available' before ModifyReplicationGroup"
-    )
-    with pytest.raises(ElastiCacheStateError, match=re.escape(expected)):
-        token_handler(_event(arn, token, "setSecret"), None)
-
-    assert emulation.accepted("group", auth_group.group_id) == 0
-    assert len(auth_group.node.passwords_of("default")) == 1
-    assert auth_group.node.authenticates("default", auth_group.token)
+    assert emulation.accepted(target.kind, target.resource_id) == 0
+    assert stages_by_version(target.client, arn) == stages
+    assert len(target.node.passwords_of(target.acl_user)) == 1
+    assert target.works(target.current)
 
 
 def test_the_wait_is_capped_by_the_lambdas_remaining_time(rbac_user: RbacUser, emulation: ElastiCacheEmulation) -> None:
@@ -170,37 +141,23 @@ def test_a_bad_wait_setting_fails_every_step_naming_it(
 
 
 @pytest.mark.parametrize("host", [True, False], ids=["with-host", "without-host"])
-def test_a_rotate_whose_response_was_lost_is_not_sent_again(
-    auth_group: AuthTokenGroup, emulation: ElastiCacheEmulation, host: bool
+def test_a_modify_whose_response_was_lost_is_waited_out_and_both_values_work(
+    elasticache_target: ElastiCacheTarget, emulation: ElastiCacheEmulation, host: bool
 ) -> None:
-    arn = auth_group.create_secret() if host else auth_group.create_secret(host=None, port=None)
-    token = _created(token_handler, arn)
-    emulation.lose_next_response("ModifyReplicationGroup")
+    target, handler = elasticache_target, HANDLERS[elasticache_target.kind]
+    arn = target.create_secret() if host else target.create_secret(host=None, port=None)
+    token = _created(handler, arn)
+    emulation.lose_next_response(target.modify)
 
-    token_handler(_event(arn, token, "setSecret"), None)
+    handler(_event(arn, token, "setSecret"), None)
 
-    assert emulation.refusals == [("ModifyReplicationGroup", "InvalidReplicationGroupState")]
-    assert emulation.accepted("group", auth_group.group_id) == 1
-    assert auth_group.node.authenticates("default", auth_group.token)
-    assert auth_group.node.authenticates("default", _pending(auth_group.client, arn)["auth_token"])
-
-
-@pytest.mark.parametrize(("host", "modifies"), [(True, 1), (False, 2)], ids=["with-host", "without-host"])
-def test_a_modify_user_whose_response_was_lost_leaves_both_passwords(
-    rbac_user: RbacUser, emulation: ElastiCacheEmulation, host: bool, modifies: int
-) -> None:
-    arn = rbac_user.create_secret() if host else rbac_user.create_secret(host=None, port=None)
-    token = _created(user_handler, arn)
-    emulation.lose_next_response("ModifyUser")
-
-    user_handler(_event(arn, token, "setSecret"), None)
-
-    # Without an endpoint to try the password on, the function sends the same ModifyUser
-    # again once the user is active: it sets the same two passwords.
-    assert emulation.refusals == [("ModifyUser", "InvalidUserState")]
-    assert emulation.accepted("user", rbac_user.user_id) == modifies
-    assert rbac_user.node.authenticates(rbac_user.username, rbac_user.password)
-    assert rbac_user.node.authenticates(rbac_user.username, _pending(rbac_user.client, arn)["password"])
+    # Never a second ROTATE. Without an endpoint to try the password on, the user function
+    # sends the same ModifyUser again once the user is active: it sets the same two passwords.
+    modifies = 2 if target.kind == "user" and not host else 1
+    assert emulation.refusals == [(target.modify, target.state_fault)]
+    assert emulation.accepted(target.kind, target.resource_id) == modifies
+    assert target.works(target.current)
+    assert target.works(_pending(target.client, arn)[target.field])
 
 
 # --- out of time after ElastiCache accepted the change --------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
 
 import pytest
 
@@ -65,29 +66,32 @@ def test_policy_from_env_applies_the_targets_limits(monkeypatch: pytest.MonkeyPa
     assert len(policy.generate()) == 128
 
 
-@pytest.mark.parametrize("excluded", [DEFAULT_EXCLUDED, "", "!&#"], ids=["default", "nothing", "some"])
-def test_every_generated_auth_token_obeys_elasticaches_auth_token_rule(
-    monkeypatch: pytest.MonkeyPatch, excluded: str
+def _obeys_aws_auth_token_rule(token: str) -> bool:
+    return bool(AWS_AUTH_TOKEN.fullmatch(token))
+
+
+def _obeys_aws_rbac_password_rule(password: str) -> bool:
+    return bool(AWS_RBAC_PASSWORD.fullmatch(password)) and not set(password) & set(',"/@')
+
+
+@pytest.mark.parametrize("excluded", [DEFAULT_EXCLUDED, "", "!&#"], ids=["default-excludes", "no-excludes", "some"])
+@pytest.mark.parametrize(
+    ("rule", "built_in", "obeys_aws"),
+    [
+        (AUTH_TOKEN_RULE, AUTH_TOKEN_POLICY, _obeys_aws_auth_token_rule),
+        (RBAC_PASSWORD_RULE, RBAC_PASSWORD_POLICY, _obeys_aws_rbac_password_rule),
+    ],
+    ids=["auth-token", "rbac-password"],
+)
+def test_every_generated_elasticache_credential_obeys_its_kinds_aws_rule(
+    monkeypatch: pytest.MonkeyPatch, excluded: str, rule: Any, built_in: PasswordPolicy, obeys_aws: Any
 ) -> None:
     monkeypatch.setenv("EXCLUDE_CHARACTERS", excluded)
-    policy = PasswordPolicy.from_env(rule=AUTH_TOKEN_RULE)
+    from_env = PasswordPolicy.from_env(rule=rule)
 
-    tokens = [policy.generate() for _ in range(500)] + [AUTH_TOKEN_POLICY.generate() for _ in range(500)]
+    values = [from_env.generate() for _ in range(500)] + [built_in.generate() for _ in range(500)]
 
-    assert [token for token in tokens if not AWS_AUTH_TOKEN.fullmatch(token)] == []
-
-
-@pytest.mark.parametrize("excluded", [DEFAULT_EXCLUDED, ""], ids=["default", "nothing"])
-def test_every_generated_rbac_password_obeys_elasticaches_user_password_rule(
-    monkeypatch: pytest.MonkeyPatch, excluded: str
-) -> None:
-    monkeypatch.setenv("EXCLUDE_CHARACTERS", excluded)
-    policy = PasswordPolicy.from_env(rule=RBAC_PASSWORD_RULE)
-
-    passwords = [policy.generate() for _ in range(500)] + [RBAC_PASSWORD_POLICY.generate() for _ in range(500)]
-
-    bad = [p for p in passwords if not AWS_RBAC_PASSWORD.fullmatch(p) or set(p) & set(',"/@')]
-    assert bad == []
+    assert [value for value in values if not obeys_aws(value)] == []
 
 
 def test_each_elasticache_rule_accepts_what_the_other_refuses() -> None:
