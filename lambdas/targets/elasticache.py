@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import string
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.rotation import InvalidSecretError, SecretFields, TargetError
 from lambdas.rotation.aws import aws_client
+from lambdas.rotation.telemetry import logger
 from lambdas.targets.elasticache_waits import WaitBudget, WaitTimedOut, wait_until
 from lambdas.targets.passwords import DEFAULT_POLICY, PRINTABLE_ASCII, PasswordRule
 
@@ -159,41 +162,65 @@ def rotate_auth_token(group_id: str, token: str) -> None:
     )
 
 
-def _settled(resource: str, operation: str, done: str, before: bool, budget: WaitBudget, state: dict[str, Any]) -> str:
-    status = state.get("Status")
-    if before:
-        return (
-            f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r} before "
-            f"{operation} (another change is under way). Nothing was changed; a retried step waits again"
-        )
-    return (
-        f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r}: ElastiCache "
-        f"accepted {operation} and is still applying it. AWSCURRENT keeps working; a retried step waits for it"
-    )
+def _wait(
+    resource: str,
+    describe: Callable[[], dict[str, Any]],
+    done: str,
+    operation: str,
+    budget: WaitBudget,
+    before_modify: bool,
+    first: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Describe ``resource`` until its Status is ``done``; say so in the log when it has to wait."""
+    started, checks = time.monotonic(), 0
+
+    def settled(state: dict[str, Any]) -> bool:
+        nonlocal checks
+        checks += 1
+        if state.get("Status") == done:
+            return True
+        if checks == 1:
+            logger.info(
+                f"ElastiCache {resource} is {state.get('Status')!r}; waiting up to {budget.describe()} for {done!r}"
+            )
+        return False
+
+    try:
+        state = wait_until(describe, settled, budget, first)
+    except WaitTimedOut as timed_out:
+        status = timed_out.state.get("Status")
+        if before_modify:
+            message = (
+                f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r} before "
+                f"{operation} (another change is under way). Nothing was changed; a retried step waits again"
+            )
+        else:
+            message = (
+                f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r}: "
+                f"ElastiCache accepted {operation} and is still applying it. AWSCURRENT keeps working; a retried "
+                "step waits for it"
+            )
+        raise ElastiCacheStateError(message) from None
+    if checks > 1:
+        logger.info(f"ElastiCache {resource} is {done!r} after {time.monotonic() - started:.1f} s ({checks} checks)")
+    return state
 
 
 def wait_for_user(
     user_id: str, budget: WaitBudget, *, before_modify: bool, first: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Describe the user until it is ``active`` (ModifyUser is refused while it is ``modifying``)."""
-    try:
-        return wait_until(lambda: describe_user(user_id), lambda user: user.get("Status") == "active", budget, first)
-    except WaitTimedOut as timed_out:
-        message = _settled(f"user {user_id!r}", "ModifyUser", "active", before_modify, budget, timed_out.state)
-        raise ElastiCacheStateError(message) from None
+    describe = lambda: describe_user(user_id)  # noqa: E731 - a one-line poll
+    return _wait(f"user {user_id!r}", describe, "active", "ModifyUser", budget, before_modify, first)
 
 
 def wait_for_group(
     group_id: str, budget: WaitBudget, *, before_modify: bool, first: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Describe the group until it is ``available`` (a modify is refused while it is ``modifying``)."""
-    available = lambda group: group.get("Status") == "available"  # noqa: E731 - a one-line predicate
-    try:
-        return wait_until(lambda: describe_group(group_id), available, budget, first)
-    except WaitTimedOut as timed_out:
-        resource = f"replication group {group_id!r}"
-        message = _settled(resource, "ModifyReplicationGroup", "available", before_modify, budget, timed_out.state)
-        raise ElastiCacheStateError(message) from None
+    describe = lambda: describe_group(group_id)  # noqa: E731 - a one-line poll
+    resource = f"replication group {group_id!r}"
+    return _wait(resource, describe, "available", "ModifyReplicationGroup", budget, before_modify, first)
 
 
 def token_changed_since(group: dict[str, Any], moment: datetime | None) -> bool:
