@@ -61,7 +61,7 @@ class ElastiCacheAuthTokenStrategy(RotationStrategy):
         budget = self.waits.start(context.lambda_context)
         group = elasticache.describe_group(group_id)
         _require_tls_group(group_id, group)
-        group = elasticache.wait_for_group(group_id, budget, before_modify=True, first=group)
+        group = elasticache.wait_for_group(group_id, budget, "before_modify", first=group)
         if self._already_rotated(pending, group, context):
             return
         try:
@@ -69,7 +69,7 @@ class ElastiCacheAuthTokenStrategy(RotationStrategy):
         except elasticache.ElastiCacheApiError as exc:
             if exc.code != elasticache.GROUP_STATE_FAULT:
                 raise
-            group = elasticache.wait_for_group(group_id, budget, before_modify=False)
+            group = elasticache.wait_for_group(group_id, budget, "after_modify")
             if self._already_rotated(pending, group, context):
                 return  # our ROTATE landed; its response was lost and botocore's retry was refused
             raise elasticache.ElastiCacheStateError(
@@ -77,7 +77,7 @@ class ElastiCacheAuthTokenStrategy(RotationStrategy):
                 "has not taken effect since; not rotating twice in one step (a second ROTATE could drop "
                 "AWSCURRENT). The retried setSecret rotates once the group is available"
             ) from None
-        elasticache.wait_for_group(group_id, budget, before_modify=False)
+        elasticache.wait_for_group(group_id, budget, "after_modify")
 
     def test_secret(self, context: StepContext) -> None:
         pending = context.pending()
@@ -86,7 +86,7 @@ class ElastiCacheAuthTokenStrategy(RotationStrategy):
             valkey.check_login(node, None, pending.require_str("auth_token"))
             return
         group_id = pending.require_str("replication_group_id")
-        group = elasticache.wait_for_group(group_id, self.waits.start(context.lambda_context), before_modify=False)
+        group = elasticache.wait_for_group(group_id, self.waits.start(context.lambda_context), "test")
         if not group.get("AuthTokenEnabled"):
             raise PendingSecretTestFailedError(
                 f"ElastiCache replication group {group_id!r} has AuthTokenEnabled false; expected AUTH enabled"

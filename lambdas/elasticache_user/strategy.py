@@ -71,7 +71,7 @@ class ElastiCacheUserStrategy(RotationStrategy):
         budget = self.waits.start(context.lambda_context)
         user = elasticache.describe_user(user_id)
         elasticache.check_user(pending, user)
-        elasticache.wait_for_user(user_id, budget, before_modify=True, first=user)
+        elasticache.wait_for_user(user_id, budget, "before_modify", first=user)
         node = endpoint_node(pending)
         username = pending.require_str("username")
         if node is not None and authenticates(node, username, passwords[1]):
@@ -84,10 +84,10 @@ class ElastiCacheUserStrategy(RotationStrategy):
             # The user turned "modifying" under us: another change, or our own ModifyUser that
             # landed although its response was lost (botocore retried it). Wait it out; the same
             # ModifyUser again is harmless (it sets the same two passwords).
-            elasticache.wait_for_user(user_id, budget, before_modify=False)
+            elasticache.wait_for_user(user_id, budget, "after_modify")
             if node is None or not authenticates(node, username, passwords[1]):
                 elasticache.set_user_passwords(user_id, passwords)
-        elasticache.wait_for_user(user_id, budget, before_modify=False)
+        elasticache.wait_for_user(user_id, budget, "after_modify")
 
     def test_secret(self, context: StepContext) -> None:
         pending = context.pending()
@@ -99,7 +99,7 @@ class ElastiCacheUserStrategy(RotationStrategy):
             return
         # No endpoint: the API state is all there is. A real rotation expects both passwords;
         # the configuration test (AWSPENDING a copy of AWSCURRENT) only the one it holds.
-        user = elasticache.wait_for_user(user_id, self.waits.start(context.lambda_context), before_modify=False)
+        user = elasticache.wait_for_user(user_id, self.waits.start(context.lambda_context), "test")
         elasticache.check_user(pending, user)
         rule = elasticache.RBAC_PASSWORD_RULE
         distinct = {

@@ -23,7 +23,7 @@ import string
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,6 +50,8 @@ AUTH_TOKEN_POLICY = DEFAULT_POLICY.within(AUTH_TOKEN_RULE)
 RBAC_PASSWORD_POLICY = DEFAULT_POLICY.within(RBAC_PASSWORD_RULE)
 # ModifyUser / DescribeUsers ``UserId`` pattern (API reference).
 USER_ID_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*")
+# What a wait is for: before a modify, after it, or for testSecret (named in the error).
+WaitPhase = Literal["before_modify", "after_modify", "test"]
 # The faults ElastiCache answers a modify with while the resource is ``modifying``.
 USER_STATE_FAULT = "InvalidUserState"
 GROUP_STATE_FAULT = "InvalidReplicationGroupState"
@@ -168,10 +170,11 @@ def _wait(
     done: str,
     operation: str,
     budget: WaitBudget,
-    before_modify: bool,
+    phase: WaitPhase,
     first: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Describe ``resource`` until its Status is ``done``; say so in the log when it has to wait."""
+    """Describe ``resource`` until its Status is ``done``; say so in the log when it has to wait.
+    ``phase`` says what the wait is for, in the error when it runs out."""
     started, checks = time.monotonic(), 0
 
     def settled(state: dict[str, Any]) -> bool:
@@ -188,39 +191,40 @@ def _wait(
     try:
         state = wait_until(describe, settled, budget, first)
     except WaitTimedOut as timed_out:
-        status = timed_out.state.get("Status")
-        if before_modify:
-            message = (
-                f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r} before "
-                f"{operation} (another change is under way). Nothing was changed; a retried step waits again"
+        still = f"ElastiCache {resource} is still {timed_out.state.get('Status')!r} after {budget.describe()}"
+        if phase == "before_modify":
+            detail = (
+                f"expected {done!r} before {operation} (another change is under way). Nothing was changed; "
+                "a retried step waits again"
+            )
+        elif phase == "after_modify":
+            detail = (
+                f"expected {done!r}: ElastiCache accepted {operation} and is still applying it. AWSCURRENT keeps "
+                "working; a retried step waits for it"
             )
         else:
-            message = (
-                f"ElastiCache {resource} is still {status!r} after {budget.describe()}; expected {done!r}: "
-                f"ElastiCache accepted {operation} and is still applying it. AWSCURRENT keeps working; a retried "
-                "step waits for it"
-            )
-        raise ElastiCacheStateError(message) from None
+            detail = f"expected {done!r} to test AWSPENDING against the API (another change is under way)"
+        raise ElastiCacheStateError(f"{still}; {detail}") from None
     if checks > 1:
         logger.info(f"ElastiCache {resource} is {done!r} after {time.monotonic() - started:.1f} s ({checks} checks)")
     return state
 
 
 def wait_for_user(
-    user_id: str, budget: WaitBudget, *, before_modify: bool, first: dict[str, Any] | None = None
+    user_id: str, budget: WaitBudget, phase: WaitPhase, first: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Describe the user until it is ``active`` (ModifyUser is refused while it is ``modifying``)."""
     describe = lambda: describe_user(user_id)  # noqa: E731 - a one-line poll
-    return _wait(f"user {user_id!r}", describe, "active", "ModifyUser", budget, before_modify, first)
+    return _wait(f"user {user_id!r}", describe, "active", "ModifyUser", budget, phase, first)
 
 
 def wait_for_group(
-    group_id: str, budget: WaitBudget, *, before_modify: bool, first: dict[str, Any] | None = None
+    group_id: str, budget: WaitBudget, phase: WaitPhase, first: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Describe the group until it is ``available`` (a modify is refused while it is ``modifying``)."""
     describe = lambda: describe_group(group_id)  # noqa: E731 - a one-line poll
     resource = f"replication group {group_id!r}"
-    return _wait(resource, describe, "available", "ModifyReplicationGroup", budget, before_modify, first)
+    return _wait(resource, describe, "available", "ModifyReplicationGroup", budget, phase, first)
 
 
 def token_changed_since(group: dict[str, Any], moment: datetime | None) -> bool:

@@ -152,3 +152,21 @@ def test_a_user_without_passwords_is_named_and_not_modified(
 
     assert emulation.accepted("user", "open-user") == 0
     assert elasticache.describe_users(UserId="open-user")["Users"][0]["Authentication"]["Type"] == "no-password"
+
+
+def test_without_host_the_configuration_test_of_a_resource_stuck_modifying_names_it(
+    elasticache_target: ElastiCacheTarget, emulation: ElastiCacheEmulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = elasticache_target
+    monkeypatch.setenv("ELASTICACHE_WAIT_SECONDS", "0.2")
+    arn = target.create_secret(host=None, port=None)
+    emulation.begin_other_change(target.kind, target.resource_id, describes=None)
+
+    expected = (
+        f"ElastiCache {target.noun} {target.resource_id!r} is still 'modifying' after 0.2 s "
+        f"(ELASTICACHE_WAIT_SECONDS); expected {target.settled!r} to test AWSPENDING against the API"
+    )
+    with pytest.raises(ElastiCacheStateError, match=re.escape(expected)):
+        _configuration_test(target.client, HANDLERS[target.kind], arn)
+
+    assert emulation.accepted(target.kind, target.resource_id) == 0
