@@ -30,7 +30,7 @@ from lambdas.elasticache_auth_token.handler import lambda_handler as token_handl
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from lambdas.postgres_alternating.handler import lambda_handler as postgres_handler
 from local_rotation.service_hook import register_rotation_function, unregister_rotation_function, wait_for_rotations
-from local_servers.elasticache import elasticache_emulation
+from local_servers.elasticache import elasticache_emulation, fast_polling
 from local_servers.postgres import PostgresServer
 from local_servers.valkey import ValkeyServer
 from secret_rotation_kit import HmacKeyring, RotatingHmacKeyring, SecretCache, signature_headers, verify_webhook
@@ -175,6 +175,7 @@ def run() -> bool:
         register_rotation_function(function, handler)
     try:
         with (
+            fast_polling(),  # ElastiCache's minutes per change are a few describes here
             elasticache_emulation() as emulation,
             PostgresServer() as pg,
             ValkeyServer(default_password=first_token) as node,

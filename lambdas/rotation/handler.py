@@ -36,7 +36,8 @@ def make_lambda_handler(kind: str, build_strategy: Callable[[], RotationStrategy
                 secret_arn=rotation_event.secret_id, step=rotation_event.step.value, token=rotation_event.token
             )
             strategy = build_strategy()
-            run_step(strategy, SecretStore(aws_client("secretsmanager"), rotation_event.secret_id), rotation_event)
+            store = SecretStore(aws_client("secretsmanager"), rotation_event.secret_id)
+            run_step(strategy, store, rotation_event, context)
         except Exception as exc:
             # The message is ours or the SDK's and carries no value; the traceback shows code only.
             logger.exception("step failed", extra={"error_type": type(exc).__name__, "error": str(exc)})

@@ -10,6 +10,8 @@ Secrets Manager calls per happy-path rotation for a kind that reads only its own
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import PendingValueMissingError, VersionNotPendingError
 from .event import RotationEvent, Step
 from .stages import AWSCURRENT, AWSPENDING, SecretStore
@@ -75,9 +77,10 @@ def _finish(strategy: RotationStrategy, context: StepContext, event: RotationEve
     logger.info("moved AWSCURRENT to the new version")
 
 
-def run_step(strategy: RotationStrategy, store: SecretStore, event: RotationEvent) -> None:
-    """Run one step of ``event`` for ``strategy`` against ``store``."""
-    context = StepContext(secret_id=event.secret_id, token=event.token, store=store)
+def run_step(strategy: RotationStrategy, store: SecretStore, event: RotationEvent, lambda_context: Any = None) -> None:
+    """Run one step of ``event`` for ``strategy`` against ``store`` (``lambda_context``: the
+    Lambda context, if any, handed on to the strategy)."""
+    context = StepContext(secret_id=event.secret_id, token=event.token, store=store, lambda_context=lambda_context)
     if event.step is Step.CREATE:
         _create(strategy, context, event)
     elif event.step is Step.SET:

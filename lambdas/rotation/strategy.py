@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .errors import PendingValueMissingError
 from .secret_json import SecretDict, SecretFields, parse_secret_string
@@ -18,11 +18,16 @@ from .stages import AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretStore
 
 @dataclass
 class StepContext:
-    """One step invocation: the secret, the token and lazy, cached reads of its versions."""
+    """One step invocation: the secret, the token and lazy, cached reads of its versions.
+
+    ``lambda_context`` is the Lambda context the handler got (``None`` when a caller passes
+    none): kinds that wait on a target bound their waits by its remaining time.
+    """
 
     secret_id: str
     token: str
     store: SecretStore
+    lambda_context: Any = None
 
     def current(self) -> SecretFields:
         """AWSCURRENT's fields (one GetSecretValue, cached for this invocation)."""

@@ -1,8 +1,10 @@
-"""Random passwords that survive connection strings, URLs and shells.
+"""Random passwords that survive connection strings, URLs and shells, within a target's rule.
 
 Characters that break a libpq key/value string, a URL or a shell line are left out by
 default (like AWS's ``EXCLUDE_CHARACTERS``); every password mixes classes so server-side
-complexity rules accept it.
+complexity rules accept it. A target with its own documented rule (ElastiCache AUTH tokens,
+RBAC passwords) passes a ``PasswordRule``: generation draws only from the characters the
+rule allows, and the same rule checks values found in existing secrets.
 """
 
 from __future__ import annotations
@@ -19,23 +21,38 @@ from lambdas.rotation import ConfigurationError
 # backtick, dollar, brackets and whitespace all mean something in DSNs, URLs or shells.
 DEFAULT_EXCLUDED = "\"'\\/@:%&#?;`$<>()[]{}|^~ ,=+*!"
 DEFAULT_LENGTH = 32
-_ALPHABET = string.ascii_letters + string.digits + string.punctuation
+PRINTABLE_ASCII = string.ascii_letters + string.digits + string.punctuation
+_REQUIRED_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 
 
-def generate_password(length: int = DEFAULT_LENGTH, exclude_characters: str = DEFAULT_EXCLUDED) -> str:
-    """A random password of ``length`` characters from printable ASCII minus ``exclude_characters``.
+@dataclass(frozen=True)
+class PasswordRule:
+    """What a target accepts: a length range and the characters allowed (its documented rule)."""
+
+    min_length: int
+    max_length: int
+    allowed: str
+    description: str
+
+    def accepts(self, value: str) -> bool:
+        return self.min_length <= len(value) <= self.max_length and set(value) <= set(self.allowed)
+
+
+def generate_password(
+    length: int = DEFAULT_LENGTH, exclude_characters: str = DEFAULT_EXCLUDED, alphabet: str = PRINTABLE_ASCII
+) -> str:
+    """A random password of ``length`` characters from ``alphabet`` minus ``exclude_characters``.
 
     It always contains a lower-case letter, an upper-case letter and a digit.
     """
-    alphabet = "".join(char for char in _ALPHABET if char not in exclude_characters)
+    usable = "".join(char for char in alphabet if char not in exclude_characters)
     if length < 16:
         raise ConfigurationError(f"password length must be at least 16, got {length}")
-    required = [string.ascii_lowercase, string.ascii_uppercase, string.digits]
-    if any(not set(group) & set(alphabet) for group in required):
+    if any(not set(group) & set(usable) for group in _REQUIRED_CLASSES):
         raise ConfigurationError("EXCLUDE_CHARACTERS leaves no lower-case letter, upper-case letter or digit")
     while True:
-        password = "".join(secrets.choice(alphabet) for _ in range(length))
-        if all(set(group) & set(password) for group in required):
+        password = "".join(secrets.choice(usable) for _ in range(length))
+        if all(set(group) & set(password) for group in _REQUIRED_CLASSES):
             return password
 
 
@@ -56,22 +73,32 @@ def password_settings(env: Mapping[str, str] | None = None) -> tuple[int, str]:
 @dataclass(frozen=True)
 class PasswordPolicy:
     """How a kind generates its passwords: the environment's settings within the target's own
-    limits (ElastiCache: at most 128 characters and no ``, " / @`` or spaces)."""
+    rule (a longer ``PASSWORD_LENGTH`` is capped at the rule's maximum)."""
 
     length: int = DEFAULT_LENGTH
     exclude_characters: str = DEFAULT_EXCLUDED
+    alphabet: str = PRINTABLE_ASCII
 
     @classmethod
-    def from_env(cls, *, max_length: int | None = None, forbidden: str = "") -> PasswordPolicy:
+    def from_env(
+        cls, *, rule: PasswordRule | None = None, max_length: int | None = None, forbidden: str = ""
+    ) -> PasswordPolicy:
         length, excluded = password_settings()
-        return cls(length=min(length, max_length) if max_length else length, exclude_characters=excluded + forbidden)
+        limit = rule.max_length if rule else max_length
+        alphabet = rule.allowed if rule else PRINTABLE_ASCII
+        return cls(length=min(length, limit) if limit else length, exclude_characters=excluded + forbidden,
+                   alphabet=alphabet)  # fmt: skip
 
     def excluding(self, forbidden: str) -> PasswordPolicy:
         """The same policy with ``forbidden`` characters left out as well."""
-        return PasswordPolicy(self.length, self.exclude_characters + forbidden)
+        return PasswordPolicy(self.length, self.exclude_characters + forbidden, self.alphabet)
+
+    def within(self, rule: PasswordRule) -> PasswordPolicy:
+        """The same settings, drawing only characters ``rule`` allows and at most its length."""
+        return PasswordPolicy(min(self.length, rule.max_length), self.exclude_characters, rule.allowed)
 
     def generate(self) -> str:
-        return generate_password(self.length, self.exclude_characters)
+        return generate_password(self.length, self.exclude_characters, self.alphabet)
 
 
 DEFAULT_POLICY = PasswordPolicy()

@@ -14,7 +14,7 @@ import redis
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.valkey_acl.handler import lambda_handler as acl_handler
-from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation
+from local_servers.elasticache import ElastiCacheEmulation, elasticache_emulation, fast_polling
 from local_servers.valkey import ValkeyServer
 from reliability.consumers import Consumer, ValkeyConsumer
 from reliability.harness import FaultMode, KindHarness
@@ -104,8 +104,7 @@ class ElastiCacheUserHarness(_ValkeyHarness):
         arn = boto3.client("elasticache").create_user(
             UserId=user_id, UserName=user, Engine="redis", Passwords=[password], AccessString="on ~* +@all"
         )["ARN"]
-        self.nodes[0].create_user(user, password)
-        self.emulation.bind_user(user_id, [self.nodes[0]])
+        self.emulation.bind_user(user_id, [self.nodes[0]])  # the node's ACL user is the UserName, not the id
         node = self.nodes[0]
         value = {
             "user_arn": arn,
@@ -197,12 +196,12 @@ def valkey_acl_harness() -> Iterator[KindHarness]:
 @contextmanager
 def elasticache_user_harness() -> Iterator[KindHarness]:
     """Needs moto active (mock_aws or local_aws) around it."""
-    with elasticache_emulation() as emulation, ValkeyServer() as node:
+    with fast_polling(), elasticache_emulation() as emulation, ValkeyServer() as node:
         yield ElastiCacheUserHarness(node, emulation)
 
 
 @contextmanager
 def elasticache_auth_token_harness() -> Iterator[KindHarness]:
     """Needs moto active (mock_aws or local_aws) around it; starts one node per secret."""
-    with elasticache_emulation() as emulation, ExitStack() as servers:
+    with fast_polling(), elasticache_emulation() as emulation, ExitStack() as servers:
         yield ElastiCacheAuthTokenHarness(emulation, servers)

@@ -1,8 +1,9 @@
 """ElastiCache RBAC user and AUTH token rotation.
 
-Emulated: the ElastiCache API (moto, plus ModifyUser and the AUTH-token part of
-ModifyReplicationGroup from local_servers/elasticache.py). Real: the Valkey node those calls
-change, against which testSecret and these tests authenticate.
+Emulated: the ElastiCache API (moto made as strict as the service by
+local_servers/elasticache.py: ModifyUser, the AUTH-token part of ModifyReplicationGroup,
+the modifying state and the parameter rules). Real: the Valkey node those calls change,
+against which testSecret and these tests authenticate.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import pytest
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
 from lambdas.rotation import InvalidSecretError
-from lambdas.targets.elasticache import ElastiCacheStateError
+from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE, ElastiCacheStateError
 from local_rotation import RotationDriver, stage_empty_pending_version
 from local_servers.elasticache import ElastiCacheEmulation
 from tests.conftest import stage_value, stages_by_version
-from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
+from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser, until_settled
 from tests.rotation.scenarios import outcomes_during_rotations, rotate_running_a_step_twice, rotate_with_failing_step
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -66,6 +67,16 @@ def test_generated_user_password_follows_elasticache_rules(rbac_user: RbacUser) 
     assert not set(password) & set(',"/@ ')
 
 
+def test_a_user_password_with_punctuation_rbac_allows_rotates(rbac_user: RbacUser, elasticache: Any) -> None:
+    dotted = "dots.and_underscores-are-fine"
+    elasticache.modify_user(UserId=rbac_user.user_id, Passwords=[dotted])
+    until_settled(lambda: elasticache.describe_users(UserId=rbac_user.user_id)["Users"][0])
+    arn = rbac_user.create_secret(password=dotted)
+
+    assert RotationDriver(user_handler).rotate(arn).succeeded
+    assert _user_ok(rbac_user, stage_value(rbac_user.client, arn, "AWSPREVIOUS"))
+
+
 def test_user_without_host_is_tested_through_the_api_state(rbac_user: RbacUser) -> None:
     arn = rbac_user.create_secret(host=None, port=None)
 
@@ -101,10 +112,12 @@ def test_a_fault_after_set_secret_keeps_the_user_working_and_the_retry_completes
     [
         ({"user_arn": None}, "user_arn", "must be a non-empty string, is missing"),
         ({"user_arn": "arn:aws:iam::1:user/x"}, "user_arn", "must be an ElastiCache user ARN"),
+        ({"user_arn": "arn:aws:elasticache:us-east-1:1:user:9-digit-first"}, "user_arn", "must end in a user id"),
         ({"username": None}, "username", "must be a non-empty string, is missing"),
         ({"password": None}, "password", "must be a non-empty string, is missing"),
-        ({"password": "has@sign-but-long-enough"}, "password", "must be 16 to 128 printable ASCII characters"),
-        ({"password": "short"}, "password", "must be 16 to 128 printable ASCII characters"),
+        ({"password": "has@sign-but-long-enough"}, "password", RBAC_PASSWORD_RULE.description),
+        ({"password": "has a space-but-long-enough"}, "password", RBAC_PASSWORD_RULE.description),
+        ({"password": "short"}, "password", RBAC_PASSWORD_RULE.description),
         ({"port": 0}, "port", "must be a port number between 1 and 65535"),
     ],
 )
@@ -220,7 +233,10 @@ def test_unknown_replication_group_is_named(auth_group: AuthTokenGroup) -> None:
     [
         ({"replication_group_id": None}, "replication_group_id", "must be a non-empty string, is missing"),
         ({"auth_token": None}, "auth_token", "must be a non-empty string, is missing"),
-        ({"auth_token": 'quote"in-a-long-token'}, "auth_token", "must be 16 to 128 printable ASCII characters"),
+        ({"auth_token": 'quote"in-a-long-token'}, "auth_token", AUTH_TOKEN_RULE.description),
+        ({"auth_token": "has.dot-in-a-long-token"}, "auth_token", AUTH_TOKEN_RULE.description),
+        ({"auth_token": "has_underscore-long-token"}, "auth_token", AUTH_TOKEN_RULE.description),
+        ({"auth_token": "short-token"}, "auth_token", AUTH_TOKEN_RULE.description),
     ],
 )
 def test_bad_token_secret_fails_create_naming_the_field(

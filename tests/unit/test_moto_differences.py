@@ -209,3 +209,34 @@ def test_13_rotate_secret_not_immediately_stages_a_copy_of_awscurrent(secretsman
     answer = secretsmanager.rotate_secret(SecretId=secret, RotateImmediately=False)
 
     assert secretsmanager.get_secret_value(SecretId=secret, VersionId=answer["VersionId"])["SecretString"] == value
+
+
+# --- ElastiCache (items 8-9): moto on its own, without local_servers/elasticache.py ---------------
+
+
+def _moto_elasticache() -> Any:
+    import boto3
+
+    return boto3.client("elasticache", region_name="us-east-1")
+
+
+def test_8_moto_has_no_modify_user(aws: None) -> None:
+    client = _moto_elasticache()
+    client.create_user(UserId="moto-8", UserName="moto8", Engine="redis", Passwords=["a" * 16], AccessString="on")
+
+    with pytest.raises(NotImplementedError):
+        client.modify_user(UserId="moto-8", Passwords=["b" * 16])
+
+
+def test_9_moto_modify_replication_group_ignores_the_token_and_is_never_modifying(aws: None) -> None:
+    client = _moto_elasticache()
+    client.create_replication_group(ReplicationGroupId="moto-9", ReplicationGroupDescription="moto", Engine="redis",
+                                    TransitEncryptionEnabled=True, AuthToken="Token-A-0123456789")  # fmt: skip
+    before = client.describe_replication_groups(ReplicationGroupId="moto-9")["ReplicationGroups"][0]
+
+    client.modify_replication_group(ReplicationGroupId="moto-9", AuthToken="has.a.dot.the.service.refuses",
+                                    AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True)  # fmt: skip
+    after = client.describe_replication_groups(ReplicationGroupId="moto-9")["ReplicationGroups"][0]
+
+    assert after["Status"] == "available"  # real service: modifying, then available minutes later
+    assert after["AuthTokenLastModifiedDate"] == before["AuthTokenLastModifiedDate"]

@@ -1,19 +1,29 @@
-"""Generated passwords: length, excluded characters, character classes, settings from the environment."""
+"""Generated passwords: length, excluded characters, character classes, settings from the
+environment, and each ElastiCache credential within its own documented rule."""
 
 from __future__ import annotations
 
+import re
 import string
+from typing import Any
 
 import pytest
 
 from lambdas.rotation import ConfigurationError
-from lambdas.targets.elasticache import FORBIDDEN, PASSWORD_POLICY
+from lambdas.targets.elasticache import AUTH_TOKEN_POLICY, AUTH_TOKEN_RULE, RBAC_PASSWORD_POLICY, RBAC_PASSWORD_RULE
 from lambdas.targets.passwords import (
     DEFAULT_EXCLUDED,
     PasswordPolicy,
     generate_password,
     password_settings,
 )
+
+# The rules as AWS words them, written out again here (not taken from the code under test):
+# AUTH token: "16 to 128 ... The only permitted printable special characters are !, &, #, $,
+# ^, <, >, and -" (CreateReplicationGroup AuthToken). RBAC password: 16-128 printable ASCII;
+# no whitespace nor , " / @ (the stricter reading, docs/aws-rules.md).
+AWS_AUTH_TOKEN = re.compile(r"[A-Za-z0-9!&#$^<>-]{16,128}")
+AWS_RBAC_PASSWORD = re.compile(r"[!-~]{16,128}")
 
 
 def test_password_has_the_length_no_excluded_character_and_every_class() -> None:
@@ -50,12 +60,44 @@ def test_policy_from_env_applies_the_targets_limits(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PASSWORD_LENGTH", "200")
     monkeypatch.setenv("EXCLUDE_CHARACTERS", "x")
 
-    policy = PasswordPolicy.from_env(max_length=128, forbidden=FORBIDDEN)
+    policy = PasswordPolicy.from_env(rule=AUTH_TOKEN_RULE)
 
-    assert policy == PasswordPolicy(length=128, exclude_characters="x" + FORBIDDEN)
+    assert policy == PasswordPolicy(length=128, exclude_characters="x", alphabet=AUTH_TOKEN_RULE.allowed)
     assert len(policy.generate()) == 128
 
 
-def test_elasticache_policy_never_generates_a_forbidden_character() -> None:
-    for _ in range(50):
-        assert not set(PASSWORD_POLICY.generate()) & set(FORBIDDEN)
+def _obeys_aws_auth_token_rule(token: str) -> bool:
+    return bool(AWS_AUTH_TOKEN.fullmatch(token))
+
+
+def _obeys_aws_rbac_password_rule(password: str) -> bool:
+    return bool(AWS_RBAC_PASSWORD.fullmatch(password)) and not set(password) & set(',"/@')
+
+
+@pytest.mark.parametrize("excluded", [DEFAULT_EXCLUDED, "", "!&#"], ids=["default-excludes", "no-excludes", "some"])
+@pytest.mark.parametrize(
+    ("rule", "built_in", "obeys_aws"),
+    [
+        (AUTH_TOKEN_RULE, AUTH_TOKEN_POLICY, _obeys_aws_auth_token_rule),
+        (RBAC_PASSWORD_RULE, RBAC_PASSWORD_POLICY, _obeys_aws_rbac_password_rule),
+    ],
+    ids=["auth-token", "rbac-password"],
+)
+def test_every_generated_elasticache_credential_obeys_its_kinds_aws_rule(
+    monkeypatch: pytest.MonkeyPatch, excluded: str, rule: Any, built_in: PasswordPolicy, obeys_aws: Any
+) -> None:
+    monkeypatch.setenv("EXCLUDE_CHARACTERS", excluded)
+    from_env = PasswordPolicy.from_env(rule=rule)
+
+    values = [from_env.generate() for _ in range(500)] + [built_in.generate() for _ in range(500)]
+
+    assert [value for value in values if not obeys_aws(value)] == []
+
+
+def test_each_elasticache_rule_accepts_what_the_other_refuses() -> None:
+    dotted = "a.password_with-punctuation"
+
+    assert RBAC_PASSWORD_RULE.accepts(dotted)
+    assert not AUTH_TOKEN_RULE.accepts(dotted)
+    assert AUTH_TOKEN_RULE.accepts("token!&#$^<>-0123")
+    assert not RBAC_PASSWORD_RULE.accepts("user@example.com-long-enough")
