@@ -19,10 +19,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from infra.config import ELASTICACHE_KINDS, SecretConfig, SecretReference
+from infra.config import SecretConfig, SecretReference
 from infra.nag import acknowledge
 from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY
-from lambdas.targets.elasticache import FORBIDDEN as ELASTICACHE_FORBIDDEN
+from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE
+from lambdas.targets.passwords import PRINTABLE_ASCII, PasswordRule
 
 SECRET_ACTIONS = (
     "secretsmanager:DescribeSecret",
@@ -83,6 +84,19 @@ def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
     return {"replication_group_id": target.replication_group_id, **_endpoint(target)}, "auth_token"
 
 
+# The functions' own rules for what ElastiCache accepts (lambdas/targets/elasticache.py), so the
+# first value CloudFormation generates obeys the same rule as every rotated one.
+_TARGET_RULES: dict[str, PasswordRule] = {
+    "elasticache_user": RBAC_PASSWORD_RULE,
+    "elasticache_auth_token": AUTH_TOKEN_RULE,
+}
+
+
+def _outside(rule: PasswordRule) -> str:
+    """The printable characters ``rule`` does not allow, as GenerateSecretString's ExcludeCharacters."""
+    return "".join(char for char in PRINTABLE_ASCII if char not in rule.allowed)
+
+
 def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
     """A first value in the kind's JSON shape, generated with the secret's own password settings."""
     template, key = _shape(config)
@@ -96,7 +110,8 @@ def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
             exclude_characters=HEX_ONLY,
         )
     settings = config.password_settings
-    excluded = settings.exclude_characters + (ELASTICACHE_FORBIDDEN if config.kind in ELASTICACHE_KINDS else "")
+    rule = _TARGET_RULES.get(config.kind)
+    excluded = settings.exclude_characters + (_outside(rule) if rule else "")
     return secretsmanager.SecretStringGenerator(
         secret_string_template=json.dumps(template),
         generate_string_key=key,
