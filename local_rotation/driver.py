@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from lambdas.rotation.calls import LEDGER
 
@@ -169,8 +170,16 @@ class RotationDriver:
             remove_version(secret_arn, token)
 
     def _clear_pending(self, secret_arn: str, token: str) -> None:
+        """Remove AWSPENDING from the finished version, as the service does; another driver
+        finishing the same rotation at once may have removed it first."""
         stages = self.client.describe_secret(SecretId=secret_arn).get("VersionIdsToStages", {})
-        if AWSPENDING in stages.get(token, []):
+        if AWSPENDING not in stages.get(token, []):
+            return
+        try:
             self.client.update_secret_version_stage(
                 SecretId=secret_arn, VersionStage=AWSPENDING, RemoveFromVersionId=token
             )
+        except ClientError:
+            stages = self.client.describe_secret(SecretId=secret_arn).get("VersionIdsToStages", {})
+            if AWSPENDING in stages.get(token, []):
+                raise

@@ -5,6 +5,9 @@
   driver instead creates the version the way the service does, with only the AWSPENDING
   label and no value, directly in moto's in-process backend.
 - ``GetSecretValue`` without a stage follows AWSCURRENT (item 7).
+- ``PutSecretValue`` never rewrites a version that has a value (item 4): the same value again
+  is accepted and changes nothing, another value is ``ResourceExistsException``, as the
+  service answers; moto overwrites any version labelled AWSPENDING (and with it its labels).
 - Version dates: the service dates versions to the millisecond and ``ListSecretVersionIds``
   reports each version's own ``CreatedDate`` (AWS's API examples,
   ``botocore/data/secretsmanager/2017-10-17/examples-1.json``: ``"CreatedDate":
@@ -156,3 +159,45 @@ def _list_versions_with_their_own_dates() -> Any:
 
 _millisecond_version_dates()
 ORIGINAL_LIST_SECRET_VERSION_IDS = _list_versions_with_their_own_dates()
+
+
+def _versions_are_immutable() -> Any:
+    """A version's value is written once: moto exempts versions labelled AWSPENDING from its
+    check and overwrites them, labels included, so two overlapping createSecret invocations
+    could strip AWSCURRENT from a finished rotation. The service refuses a different value
+    ("You can't use ClientRequestToken … because that value is already in use for a version")
+    and accepts the same one (PutSecretValue API reference, ClientRequestToken). Returns
+    moto's method, for the test that pins it."""
+    from moto.secretsmanager.exceptions import ResourceExistsException
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    original = SecretsManagerBackend._check_with_existing_secrets_and_versions
+    if getattr(original, "_immutable", False):
+        return original._original  # type: ignore[attr-defined]
+
+    def check(
+        self: Any,
+        secret_name: str,
+        client_request_token: str | None,
+        secret_string: str | None,
+        secret_binary: str | None,
+        on_create: bool = False,
+    ) -> Any:
+        secret = self.secrets.get(secret_name) if secret_name in self.secrets else None
+        version = secret.versions.get(client_request_token) if secret is not None and client_request_token else None
+        if secret is not None and version is not None and ("secret_string" in version or "secret_binary" in version):
+            if version.get("secret_string") == secret_string and version.get("secret_binary") == secret_binary:
+                return secret
+            raise ResourceExistsException(
+                f"You can't use ClientRequestToken {client_request_token} because that value is already in use "
+                f"for a version of secret {secret.arn}."
+            )
+        return original(self, secret_name, client_request_token, secret_string, secret_binary, on_create)
+
+    check._immutable = True  # type: ignore[attr-defined]
+    check._original = original  # type: ignore[attr-defined]
+    SecretsManagerBackend._check_with_existing_secrets_and_versions = check  # type: ignore[method-assign]
+    return original
+
+
+ORIGINAL_CHECK_EXISTING_VERSIONS = _versions_are_immutable()

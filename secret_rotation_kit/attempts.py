@@ -6,6 +6,10 @@
 3. Then AWSPREVIOUS, which stays valid for a whole rotation (alternating users, two ACL
    passwords, ROTATE tokens), then AWSPENDING: during a single-user PostgreSQL rotation,
    between setSecret and finishSecret only the pending password works.
+4. If all of those were rejected and the rotation moved on while they were tried (the
+   refresh saw AWSPENDING still empty, then setSecret changed the password), one more
+   refresh and the stages it shows that were not tried yet. Bounded: at most two refreshes
+   per connection attempt, and only when every credential was rejected.
 
 A version already tried is not tried again.
 """
@@ -31,7 +35,12 @@ def credential_attempts(
     """Yield ``(stage, credentials)``; ask for the next one only after a rejection."""
     snapshot: SecretSnapshot = cache.snapshot(secret_id)
     yield AWSCURRENT, extract(snapshot, AWSCURRENT)
-    yield from fallbacks(secret_id, snapshot, _refreshed(cache, secret_id, snapshot), extract)
+    tried = {snapshot.version_id(AWSCURRENT)}
+    refreshed = _refreshed(cache, secret_id, snapshot)
+    yield from fallbacks(secret_id, refreshed, extract, tried)
+    again = _moved_on(cache, secret_id, refreshed)
+    if again is not None:
+        yield from fallbacks(secret_id, again, extract, tried)
 
 
 async def async_credential_attempts(
@@ -40,9 +49,14 @@ async def async_credential_attempts(
     """``credential_attempts`` for asyncio: the refresh runs in a worker thread."""
     snapshot: SecretSnapshot = await cache.asnapshot(secret_id)
     yield AWSCURRENT, extract(snapshot, AWSCURRENT)
+    tried = {snapshot.version_id(AWSCURRENT)}
     refreshed = await asyncio.to_thread(_refreshed, cache, secret_id, snapshot)
-    for attempt in fallbacks(secret_id, snapshot, refreshed, extract):
+    for attempt in fallbacks(secret_id, refreshed, extract, tried):
         yield attempt
+    again = await asyncio.to_thread(_moved_on, cache, secret_id, refreshed)
+    if again is not None:
+        for attempt in fallbacks(secret_id, again, extract, tried):
+            yield attempt
 
 
 def _refreshed(cache: Any, secret_id: str, snapshot: SecretSnapshot) -> SecretSnapshot:
@@ -54,11 +68,21 @@ def _refreshed(cache: Any, secret_id: str, snapshot: SecretSnapshot) -> SecretSn
     return refreshed
 
 
+def _moved_on(cache: Any, secret_id: str, used: SecretSnapshot) -> SecretSnapshot | None:
+    """A snapshot read after every credential of ``used`` was rejected, if the rotation moved
+    on since ``used`` was read (other labels, or a stage that has a value now); else None."""
+    again = _refreshed(cache, secret_id, used)
+    changed = dict(again.labels) != dict(used.labels) or any(
+        again.has(stage) and not used.has(stage) for stage in again.labels
+    )
+    return again if changed else None
+
+
 def fallbacks(
-    secret_id: str, first: SecretSnapshot, refreshed: SecretSnapshot, extract: Callable[[SecretSnapshot, str], T]
+    secret_id: str, refreshed: SecretSnapshot, extract: Callable[[SecretSnapshot, str], T], tried: set[str | None]
 ) -> Iterator[tuple[str, T]]:
-    """After AWSCURRENT of ``first`` was rejected: every stage of ``refreshed`` not tried yet."""
-    tried = {first.version_id(AWSCURRENT)}
+    """After a rejection: every stage of ``refreshed`` whose version is not in ``tried`` (which
+    this updates), AWSCURRENT first, then AWSPREVIOUS, then AWSPENDING."""
     for stage in ALL_STAGES:
         version = refreshed.version_id(stage)
         if version in tried or not refreshed.has(stage):

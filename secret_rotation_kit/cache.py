@@ -59,6 +59,7 @@ class _State:
     error: RotationClientError | None = None  # the last failure, answered during the backoff
     retry_at: float = _NEVER  # no call before this instant (backoff after a failure)
     failures: int = 0  # consecutive failed calls
+    forced: bool = False  # read by a refresh someone asked for (a rejection), not by a background check
 
     def __repr__(self) -> str:
         versions = dict(self.snapshot.labels) if self.snapshot else {}
@@ -72,13 +73,14 @@ _EMPTY = _State(None)
 class _Flight:
     """One call to Secrets Manager; whoever needs its result waits on ``done``."""
 
-    __slots__ = ("done", "error", "generation", "snapshot")
+    __slots__ = ("done", "error", "forced", "generation", "snapshot")
 
-    def __init__(self, generation: int) -> None:
+    def __init__(self, generation: int, *, forced: bool = False) -> None:
         self.done = threading.Event()
         self.snapshot: SecretSnapshot | None = None
         self.error: RotationClientError | None = None
         self.generation = generation
+        self.forced = forced
 
 
 class _Entry:
@@ -274,20 +276,23 @@ class SecretCache:
         """Read ``secret_id`` again now, e.g. because a target rejected its credentials.
 
         With ``seen`` (the snapshot whose credentials were rejected), threads that saw the
-        same snapshot share one refresh: if another thread already replaced it, its result is
-        returned without calling Secrets Manager; if the shared refresh failed, they all get
-        its error, and until the backoff ends the remembered error answers without a call.
+        same snapshot share one refresh: if another thread's refresh already replaced it, its
+        result is returned without calling Secrets Manager; if the shared refresh failed, they
+        all get its error, and until the backoff ends the remembered error answers without a
+        call. Only refreshes asked for after a rejection are shared this way: a background
+        version check may have started before the rotation that caused the rejection, and its
+        result can lack exactly the value needed (an AWSPENDING written a moment later).
         """
         entry = self._entry(secret_id)
         while True:  # an explicit refresh (no ``seen``) reads again even after joining another's flight
             with entry.lock:
                 state, flight = entry.state, entry.flight
                 if flight is None:
-                    if seen is not None and state.snapshot is not None and state.snapshot is not seen:
+                    if seen is not None and state.forced and state.snapshot is not None and state.snapshot is not seen:
                         return state.snapshot
                     if seen is not None and state.error is not None and self._clock() < state.retry_at:
                         raise _again(state.error)
-                    flight = entry.flight = _Flight(entry.generation)
+                    flight = entry.flight = _Flight(entry.generation, forced=True)
                     mine = True
                 else:
                     mine = False
@@ -298,7 +303,7 @@ class SecretCache:
             flight.done.wait()
             if flight.error is not None:
                 raise _again(flight.error)
-            if seen is not None and flight.snapshot is not None and flight.snapshot is not seen:
+            if seen is not None and flight.forced and flight.snapshot is not None and flight.snapshot is not seen:
                 return flight.snapshot
 
     def wait_for_refreshes(self, timeout: float = 30.0) -> bool:
@@ -346,7 +351,7 @@ class SecretCache:
                 if flight is None:
                     if state.error is not None and now < state.retry_at:
                         raise _again(state.error)  # backing off: the remembered failure answers
-                    flight = entry.flight = _Flight(entry.generation)
+                    flight = entry.flight = _Flight(entry.generation, forced=True)
                     mine = True
                 else:
                     mine = False
@@ -371,7 +376,7 @@ class SecretCache:
         now = self._clock()
         try:
             try:
-                new_state = self._call(secret_id, stages, state, now, forced=forced)
+                new_state = replace(self._call(secret_id, stages, state, now, forced=forced), forced=forced)
             except RotationClientError as exc:
                 flight.error = exc
                 new_state = self._failed(secret_id, state, exc, now)

@@ -19,7 +19,7 @@ import psycopg2
 
 from .attempts import all_rejected, credential_attempts
 from .exceptions import TargetConnectionError
-from .fields import ca_bundle, port, tls
+from .fields import ca_bundle, port, ssl_mode, tls
 from .snapshot import AWSCURRENT, RedactedDict, SecretSnapshot
 
 AUTH_FAILED = "28P01"
@@ -83,13 +83,16 @@ class PostgresConnectionFactory:
     __call__ = connect
 
 
-def libpq_params(snapshot: SecretSnapshot, stage: str, fallback: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def libpq_params(
+    snapshot: SecretSnapshot, stage: str, fallback: Mapping[str, Any] | None = None, *, tls_settings: bool = True
+) -> dict[str, Any]:
     """psycopg2/libpq keyword arguments from the secret JSON at ``stage``: verify-full TLS
     unless ``"ssl": false``, never a silent plaintext fallback.
 
     ``fallback`` fills ``host``/``port``/``dbname`` the secret lacks: an RDS-managed secret
     (``rds!db-...``) holds only ``username`` and ``password``, and Django's ``DATABASES`` names
-    the rest.
+    the rest. ``tls_settings=False`` leaves ``sslmode``/``sslrootcert`` to the caller (Django's
+    ``OPTIONS``).
     """
     fields = snapshot.json(stage)
     fallback = fallback or {}
@@ -101,8 +104,10 @@ def libpq_params(snapshot: SecretSnapshot, stage: str, fallback: Mapping[str, An
         user=snapshot.field("username", stage),
         password=snapshot.field("password", stage),
     )
+    if not tls_settings:
+        return params
     if tls(snapshot, stage):
-        params.update(sslmode="verify-full", sslrootcert=ca_bundle(snapshot, stage) or "system")
+        params.update(sslmode=ssl_mode(snapshot, stage), sslrootcert=ca_bundle(snapshot, stage))
     else:
         params["sslmode"] = "disable"
     return params

@@ -28,7 +28,7 @@ from redis.exceptions import AuthenticationError
 from redis.retry import Retry
 
 from .attempts import all_rejected, async_credential_attempts, credential_attempts
-from .fields import ca_bundle, port, tls
+from .fields import VERIFY_FULL, ca_bundle, port, ssl_mode, tls
 from .snapshot import AWSCURRENT, SecretSnapshot
 
 log = logging.getLogger("secret_rotation_kit")
@@ -173,5 +173,10 @@ def connection_options(snapshot: SecretSnapshot, stage: str, *, asyncio: bool = 
     no_retry = redis.asyncio.retry.Retry(NoBackoff(), 0) if asyncio else Retry(NoBackoff(), 0)
     options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5, "retry": no_retry}
     if tls(snapshot, stage):
-        options.update(ssl=True, ssl_cert_reqs="required", ssl_ca_certs=ca_bundle(snapshot, stage))
+        options.update(
+            ssl=True,
+            ssl_cert_reqs="required",
+            ssl_ca_certs=ca_bundle(snapshot, stage),
+            ssl_check_hostname=ssl_mode(snapshot, stage) == VERIFY_FULL,
+        )
     return options

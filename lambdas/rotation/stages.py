@@ -128,11 +128,22 @@ class SecretStore:
             raise _describe_error("PutSecretValue", self.secret_id, exc) from None
 
     def promote(self, token: str, current_version_id: str | None) -> None:
-        """Move AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS itself."""
+        """Move AWSCURRENT to the token's version; Secrets Manager moves AWSPREVIOUS itself.
+
+        Two invocations of finishSecret for one rotation can overlap (Lambda's asynchronous
+        invocations are at least once; two operators' ``rotate-secret`` reattempt the same
+        token): the second one's ``RemoveFromVersionId`` then names a version that no longer
+        holds AWSCURRENT and the service refuses. If the token's version holds AWSCURRENT by
+        then, the step's work is done.
+        """
         arguments: dict[str, str] = {"SecretId": self.secret_id, "VersionStage": AWSCURRENT, "MoveToVersionId": token}
         if current_version_id is not None:
             arguments["RemoveFromVersionId"] = current_version_id
         try:
             self._client.update_secret_version_stage(**arguments)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if AWSCURRENT in self.stages_by_version().get(token, []):
+                return
+            raise _describe_error("UpdateSecretVersionStage", self.secret_id, exc) from None
+        except BotoCoreError as exc:
             raise _describe_error("UpdateSecretVersionStage", self.secret_id, exc) from None

@@ -216,6 +216,37 @@ def test_a_forced_refresh_by_threads_that_saw_the_same_snapshot_calls_upstream_o
     assert all(result.value() == SECOND for result in results)
 
 
+def test_a_refresh_after_a_rejection_never_returns_a_background_read_that_began_before_it(
+    fake: FakeSecretsManager, clock: FakeClock
+) -> None:
+    """A background refresh reads the labels, then a rotation lands, then a login with the
+    old value is rejected: the forced refresh must read again, not hand back the background
+    read (which lacks the new value). Seen as rare CredentialsRejectedError and rejected
+    webhook signatures in the loops of test_postgres_client and test_hmac_keyring."""
+    cache = make_cache(fake, clock)
+    cache.watch(NAME)  # every stage, as the credential providers and keyrings watch them
+    seen = cache.snapshot(NAME)
+    clock.advance(301)  # past the ttl, still servable: the next read refreshes in the background
+    has_old_labels, release = threading.Event(), threading.Event()
+
+    def hold_the_background_read() -> None:
+        fake.between_describe_and_read = None
+        has_old_labels.set()
+        assert release.wait(timeout=30)
+
+    fake.between_describe_and_read = hold_the_background_read
+    assert cache.snapshot(NAME) is seen  # served at once; the background read starts
+    assert has_old_labels.wait(timeout=30)
+    fake.rotate(SECOND)
+    results: list[Any] = []
+    asking = threading.Thread(target=lambda: results.append(cache.refresh(NAME, seen=seen)))
+    asking.start()
+    release.set()
+    asking.join(timeout=30)
+
+    assert [result.value() for result in results] == [SECOND]
+
+
 def test_get_of_a_previous_stage_watches_it_on_request(fake: FakeSecretsManager, clock: FakeClock) -> None:
     fake.rotate(SECOND)
     cache = make_cache(fake, clock)

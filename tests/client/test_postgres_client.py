@@ -5,6 +5,7 @@ and retry with the new AWSCURRENT, then AWSPREVIOUS, then AWSPENDING."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -203,3 +204,58 @@ def test_server_log_and_errors_never_show_the_password(pg: PostgresTarget, postg
 
     assert "another-wrong-password-xyz" not in str(caught.value)
     assert "another-wrong-password-xyz" not in json.dumps(factory.stats.by_stage)
+
+
+# --- TLS: a CA file libpq can use, as the rotation functions resolve it -------------------------------
+
+
+def _no_openssl_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a host whose Python OpenSSL names no CA file of its own."""
+    monkeypatch.setattr("secret_rotation_kit.fields.ssl.get_default_verify_paths", lambda: SimpleNamespace(cafile=None))
+
+
+def test_without_ssl_ca_or_ca_bundle_path_the_system_bundle_is_named_as_a_file_never_libpq_system(
+    pg_tls: PostgresTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """psycopg2-binary's own OpenSSL looks for roots under its build directory: ``system``
+    trusts nothing. The system's bundle file is named instead (here: the test CA standing in)."""
+    monkeypatch.delenv("CA_BUNDLE_PATH", raising=False)
+    bundle = tmp_path / "system-bundle.pem"
+    assert pg_tls.server.ca_path is not None
+    bundle.write_bytes(pg_tls.server.ca_path.read_bytes())
+    monkeypatch.setattr("secret_rotation_kit.fields.SYSTEM_CA_BUNDLES", (str(bundle),))
+    _no_openssl_default(monkeypatch)
+    arn = pg_tls.create_secret(ssl_ca=None)
+    factory = PostgresConnectionFactory(SecretCache(pg_tls.client), arn)
+
+    params = factory.connection_params()
+    query_one(factory)
+
+    assert (params["sslmode"], params["sslrootcert"]) == ("verify-full", str(bundle))
+
+
+def test_no_ca_file_anywhere_is_an_error_naming_what_to_set(
+    pg_tls: PostgresTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CA_BUNDLE_PATH", raising=False)
+    monkeypatch.setattr("secret_rotation_kit.fields.SYSTEM_CA_BUNDLES", ("/nonexistent/ca.pem",))
+    _no_openssl_default(monkeypatch)
+    arn = pg_tls.create_secret(ssl_ca=None)
+    factory = PostgresConnectionFactory(SecretCache(pg_tls.client), arn)
+
+    with pytest.raises(
+        SecretFormatError, match="no CA bundle was found: set the secret's 'ssl_ca' or the CA_BUNDLE_PATH"
+    ):
+        factory.connection_params()
+
+
+def test_ssl_mode_verify_ca_in_the_secret_reaches_libpq_and_anything_weaker_is_refused(pg_tls: PostgresTarget) -> None:
+    factory = PostgresConnectionFactory(SecretCache(pg_tls.client), pg_tls.create_secret(ssl_mode="verify-ca"))
+    weak = PostgresConnectionFactory(
+        SecretCache(pg_tls.client), pg_tls.create_secret("app/test/postgres/weak", ssl_mode="require")
+    )
+
+    assert factory.connection_params()["sslmode"] == "verify-ca"
+    query_one(factory)
+    with pytest.raises(SecretFormatError, match="field 'ssl_mode' must be verify-full or verify-ca"):
+        weak.connection_params()

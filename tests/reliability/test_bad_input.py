@@ -297,8 +297,10 @@ def test_bad_input_is_rejected_by_name_and_changes_nothing(setup: Setup, row: Ro
 
 
 def test_concurrent_rotations_of_one_secret_converge_on_one_new_version(setup: Setup) -> None:
-    """Two operators start `rotate-secret` at once: the second reattempts the rotation in
-    progress (same token), every step is idempotent, and exactly one new version results."""
+    """Two operators start `rotate-secret` at once on a secret whose rotation is in progress:
+    each reattempts it (same token) and every step is idempotent. One of them may only look
+    after the other has finished; it then starts the next rotation, as the service would.
+    Either way every rotation completes and the labels stay consistent."""
     before = setup.client.get_secret_value(SecretId=setup.arn)["VersionId"]
     barrier = threading.Barrier(2)
     reports: list[Any] = []
@@ -315,9 +317,15 @@ def test_concurrent_rotations_of_one_secret_converge_on_one_new_version(setup: S
 
     stages = setup.client.describe_secret(SecretId=setup.arn)["VersionIdsToStages"]
     current = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+    tokens = {report.token for report in reports}
     assert len(reports) == 2
-    assert {report.token for report in reports} == {setup.token}
     assert all(report.succeeded for report in reports)
-    assert current == [setup.token]
-    assert stages[before] == ["AWSPREVIOUS"]
+    assert setup.token in tokens
+    if tokens == {setup.token}:  # both reattempted the rotation in progress
+        assert current == [setup.token]
+        assert stages[before] == ["AWSPREVIOUS"]
+    else:  # the later one found it finished and rotated again
+        (later,) = tokens - {setup.token}
+        assert current == [later]
+        assert stages[setup.token] == ["AWSPREVIOUS"]
     assert not [version for version, labels in stages.items() if labels == ["AWSPENDING"]]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from lambdas.hmac_key.handler import lambda_handler
-from local_rotation import RotationDriver, RotationFailedError
+from local_rotation import RotationDriver, RotationFailedError, stage_empty_pending_version
 from tests.conftest import SecretFactory, stage_value, stages_by_version
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -93,3 +94,41 @@ def test_report_counts_api_calls_per_step(secretsmanager: Any, secret: str) -> N
 def test_attempts_per_step_must_be_positive() -> None:
     with pytest.raises(ValueError, match="attempts_per_step must be at least 1"):
         RotationDriver(lambda_handler, attempts_per_step=0)
+
+
+def test_a_finish_secret_that_overlaps_another_for_the_same_token_succeeds_without_moving_anything(
+    secretsmanager: Any, secret: str
+) -> None:
+    """Two invocations of finishSecret for one rotation (Lambda's asynchronous invocations are
+    at least once): both read the old AWSCURRENT, the first moves it, the second's
+    RemoveFromVersionId is then refused by the service. The second has nothing left to do."""
+    from lambdas.rotation.stages import SecretStore
+
+    old = secretsmanager.get_secret_value(SecretId=secret)["VersionId"]
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    for step in ("createSecret", "setSecret", "testSecret"):
+        lambda_handler({"SecretId": secret, "ClientRequestToken": token, "Step": step}, None)
+    store = SecretStore(secretsmanager, secret)
+
+    store.promote(token, old)
+    store.promote(token, old)  # the overlapping one: old no longer holds AWSCURRENT
+
+    stages = stages_by_version(secretsmanager, secret)
+    assert "AWSCURRENT" in stages[token]
+    assert stages[old] == ["AWSPREVIOUS"]
+
+
+def test_a_refused_finish_secret_that_did_not_happen_elsewhere_still_fails(secretsmanager: Any, secret: str) -> None:
+    from lambdas.rotation import SecretsManagerError
+    from lambdas.rotation.stages import SecretStore
+
+    current = secretsmanager.get_secret_value(SecretId=secret)["VersionId"]
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    store = SecretStore(secretsmanager, secret)
+
+    with pytest.raises(SecretsManagerError, match="UpdateSecretVersionStage"):
+        store.promote(token, str(uuid.uuid4()))  # names a version that never held AWSCURRENT
+
+    assert stages_by_version(secretsmanager, secret)[current] == ["AWSCURRENT"]

@@ -46,22 +46,48 @@ def test_3_rotate_secret_while_a_rotation_is_incomplete_is_not_refused(secretsma
     assert stranded in stages_by_version(secretsmanager, secret)
 
 
-def test_4_put_secret_value_overwrites_a_pending_version_that_has_a_value(secretsmanager: Any, secret: str) -> None:
+def test_4_put_secret_value_would_overwrite_a_pending_version_that_has_a_value(
+    secretsmanager: Any, secret: str
+) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from local_rotation.moto_compat import ORIGINAL_CHECK_EXISTING_VERSIONS
+
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(secret, token)
+    secretsmanager.put_secret_value(
+        SecretId=secret, ClientRequestToken=token, SecretString=json.dumps({"key": "01" * 32}),
+        VersionStages=["AWSPENDING"],
+    )  # fmt: skip
+    backend = secretsmanager_backends["123456789012"]["us-east-1"]
+
+    verdict = ORIGINAL_CHECK_EXISTING_VERSIONS(backend, secret, token, json.dumps({"key": "02" * 32}), None)
+
+    assert verdict is None  # moto: "nothing to validate", the version is then rewritten; real: ResourceExists
+
+
+def test_4_with_local_rotation_loaded_a_version_with_a_value_is_never_rewritten(
+    secretsmanager: Any, secret: str
+) -> None:
     token = str(uuid.uuid4())
     stage_empty_pending_version(secret, token)
     first = json.dumps({"key": "01" * 32})
     secretsmanager.put_secret_value(
         SecretId=secret, ClientRequestToken=token, SecretString=first, VersionStages=["AWSPENDING"]
     )
+    stages = stages_by_version(secretsmanager, secret)
 
-    second = json.dumps({"key": "02" * 32})
-    secretsmanager.put_secret_value(
-        SecretId=secret, ClientRequestToken=token, SecretString=second, VersionStages=["AWSPENDING"]
+    secretsmanager.put_secret_value(  # the same value again: accepted, nothing changes
+        SecretId=secret, ClientRequestToken=token, SecretString=first, VersionStages=["AWSPENDING"]
     )
+    with pytest.raises(secretsmanager.exceptions.ResourceExistsException, match="already in use"):
+        secretsmanager.put_secret_value(
+            SecretId=secret, ClientRequestToken=token, SecretString=json.dumps({"key": "02" * 32}),
+            VersionStages=["AWSPENDING"],
+        )  # fmt: skip
 
-    assert (
-        secretsmanager.get_secret_value(SecretId=secret, VersionId=token)["SecretString"] == second
-    )  # real: ResourceExists
+    assert secretsmanager.get_secret_value(SecretId=secret, VersionId=token)["SecretString"] == first
+    assert stages_by_version(secretsmanager, secret) == stages
 
 
 def test_5_a_version_without_value_reads_as_resource_not_found_like_the_service(

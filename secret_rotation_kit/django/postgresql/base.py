@@ -22,7 +22,8 @@ how RDS rotates its own secrets).
 
 Connection fields: the secret's ``host``/``port``/``dbname`` when present, else ``HOST``/
 ``PORT``/``NAME``. TLS: the secret's ``ssl``/``ssl_ca`` when it has ``ssl``; else ``OPTIONS``'
-``sslmode``/``sslrootcert`` when given; else verify-full against the system store.
+``sslmode``/``sslrootcert`` when given; else verify-full against the CA the secret names
+(``ssl_ca``), ``CA_BUNDLE_PATH``, or the system's CA bundle file.
 ``SECRET_CACHE`` may name a ``SecretCache`` (default: ``secret_rotation_kit.default_cache()``).
 """
 
@@ -86,11 +87,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         tls_from_options = "sslmode" in self.settings_dict.get("OPTIONS", {})
 
         def login(snapshot: SecretSnapshot, stage: str) -> dict[str, Any]:
-            params = libpq_params(snapshot, stage, fallback)
-            if tls_from_options and "ssl" not in snapshot.json(stage):
-                params.pop("sslmode", None)
-                params.pop("sslrootcert", None)
-            return params
+            from_options = tls_from_options and "ssl" not in snapshot.json(stage)
+            return libpq_params(snapshot, stage, fallback, tls_settings=not from_options)
 
         address = "PostgreSQL"
         for stage, credentials in credential_attempts(self._cache(), secret_id, login):
