@@ -25,6 +25,7 @@ from pydantic import (
 
 from infra.schedules import MAX_ROTATION_DAYS, check_window, parse_schedule
 from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH
+from lambdas.targets.valkey import managed_endpoint
 
 Kind = Literal[
     "hmac_key",
@@ -190,6 +191,9 @@ class ValkeyTarget(_AdminSecret):
             host, _, port = node.rpartition(":")
             if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
                 raise ValueError(f'{node!r} is not "host:port"')
+            managed = managed_endpoint(host.strip("[]"))
+            if managed is not None:  # the function would refuse it at createSecret
+                raise ValueError(f"{node!r} is {managed}")
         return value
 
 

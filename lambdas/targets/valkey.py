@@ -67,11 +67,17 @@ _MANAGED_ENDPOINTS = (
 )  # fmt: skip
 
 
+def managed_endpoint(host: str) -> str | None:
+    """What managed service ``host`` belongs to and what to use instead, or None for a
+    self-managed node (also used by the CDK config, so synth refuses what createSecret would)."""
+    return next((what for pattern, what in _MANAGED_ENDPOINTS if pattern.search(host)), None)
+
+
 def refuse_managed_endpoint(fields: SecretFields, field: str, host: str) -> None:
     """A managed service's endpoint is a configuration error, before anything is changed."""
-    for pattern, what in _MANAGED_ENDPOINTS:
-        if pattern.search(host):
-            raise InvalidSecretError(fields.secret_id, fields.stage, field, f"names {what}")
+    what = managed_endpoint(host)
+    if what is not None:
+        raise InvalidSecretError(fields.secret_id, fields.stage, field, f"names {what}")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.1.postgres": None}, "kind 'postgres_alternating' needs a 'postgres' target section"),
         ({"secrets.1.postgres.admin_secret_arn": None}, "postgres_alternating needs postgres.admin_secret_arn"),
         ({"secrets.2.valkey.nodes": ["cache-without-port"]}, "secrets.2.valkey.nodes: 'cache-without-port' is not"),
+        (
+            {"secrets.2.valkey.nodes": ["shop-cache-001.abc.euw1.cache.amazonaws.com:6379"]},
+            "is an ElastiCache endpoint: ElastiCache manages users through its API (ModifyUser), so rotate it with "
+            "the elasticache_user kind",
+        ),
         ({"network": None}, "kind 'postgres_alternating' reaches a server: 'network' is required"),
         ({"network.private_subnet_ids": ["subnet-0a1b2c3d4e5f60711"]}, "private_subnet_ids needs one subnet per entry"),
         ({"alerts.emails": []}, "emails is empty but alerts are required"),
