@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.plugins.postgres_fixtures",
     "tests.plugins.valkey_fixtures",
     "tests.plugins.elasticache_fixtures",
+    "tests.plugins.service_fixtures",
 ]
 
 REGION = "us-east-1"

@@ -16,7 +16,7 @@ PostgreSQL runs with TLS, the CA reaching the function as ``CA_BUNDLE_PATH`` doe
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,18 +33,11 @@ from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from lambdas.postgres_alternating.handler import lambda_handler as postgres_alternating_handler
 from lambdas.postgres_single.handler import lambda_handler as postgres_single_handler
 from lambdas.valkey_acl.handler import lambda_handler as valkey_acl_handler
-from local_rotation.service_hook import (
-    clear_service_events,
-    register_rotation_function,
-    service_events,
-    unregister_rotation_function,
-    wait_for_rotations,
-)
 from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
 from tests.plugins.postgres_fixtures import PostgresTarget
+from tests.plugins.service_fixtures import RotationService
 from tests.plugins.valkey_fixtures import ValkeyTarget
 
-FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:first-deploy"
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
 SECURITY_GROUP = "sg-0a1b2c3d4e5f60733"
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -70,7 +63,8 @@ def _first_value(client: Any, deploy: Deploy) -> dict[str, Any]:
     if deploy.value_in_use is not None:
         return dict(deploy.value_in_use)
     generator = _generated(deploy.config)
-    assert generator.password_length is not None and generator.secret_string_template is not None
+    assert generator.password_length is not None
+    assert generator.secret_string_template is not None
     drawn = client.get_random_password(
         PasswordLength=int(generator.password_length),
         ExcludeCharacters=generator.exclude_characters or "",
@@ -80,15 +74,6 @@ def _first_value(client: Any, deploy: Deploy) -> dict[str, Any]:
     value = json.loads(generator.secret_string_template)
     value[generator.generate_string_key] = drawn
     return {**value, **(deploy.local_overrides or {})}
-
-
-@pytest.fixture
-def service(aws: None) -> Iterator[None]:
-    clear_service_events()
-    yield
-    assert wait_for_rotations(60)
-    unregister_rotation_function(FUNCTION)
-    clear_service_events()
 
 
 def hmac_generated(request: pytest.FixtureRequest) -> Deploy:
@@ -162,7 +147,11 @@ CASES: dict[str, Callable[[pytest.FixtureRequest], Deploy]] = {
 @pytest.mark.integration
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_first_deploy_ends_with_an_awscurrent_that_authenticates(
-    case: str, request: pytest.FixtureRequest, service: None, secretsmanager: Any, monkeypatch: pytest.MonkeyPatch
+    case: str,
+    request: pytest.FixtureRequest,
+    rotation_service: RotationService,
+    secretsmanager: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     deploy = CASES[case](request)
     for name, value in function_settings(load_config(EXAMPLE), deploy.config).items():  # the function's environment
@@ -173,15 +162,9 @@ def test_the_first_deploy_ends_with_an_awscurrent_that_authenticates(
         Name=f"app/test/{deploy.config.name}", SecretString=json.dumps(_first_value(secretsmanager, deploy))
     )["ARN"]
     rotate_now = rotate_on_deploy(deploy.config)
-    register_rotation_function(FUNCTION, deploy.handler)
 
-    secretsmanager.rotate_secret(
-        SecretId=arn, RotationLambdaARN=FUNCTION, RotationRules={"AutomaticallyAfterDays": 30},
-        RotateImmediately=rotate_now,
-    )  # fmt: skip
-    assert wait_for_rotations(60)
+    events = rotation_service.turn_on_rotation(arn, deploy.handler, rotate_immediately=rotate_now)
 
-    events = [event["eventName"] for event in service_events(arn)]
     expected = (
         ["RotationStarted", "RotationSucceeded"] if rotate_now else ["TestRotationStarted", "TestRotationSucceeded"]
     )

@@ -15,7 +15,7 @@ not the target (passwords, ACLs, ElastiCache state), not the secret's versions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,20 +28,14 @@ from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from lambdas.postgres_alternating.handler import lambda_handler as postgres_alternating_handler
 from lambdas.postgres_single.handler import lambda_handler as postgres_single_handler
 from lambdas.valkey_acl.handler import lambda_handler as valkey_acl_handler
-from local_rotation.service_hook import (
-    clear_service_events,
-    register_rotation_function,
-    service_events,
-    unregister_rotation_function,
-    wait_for_rotations,
-)
+from local_rotation.service_hook import register_rotation_function, service_events, wait_for_rotations
 from local_servers.valkey import ValkeyServer
 from tests.conftest import SecretFactory, stages_by_version
 from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
 from tests.plugins.postgres_fixtures import PostgresTarget
+from tests.plugins.service_fixtures import SERVICE_FUNCTION, RotationService
 from tests.plugins.valkey_fixtures import ValkeyTarget
 
-FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:config-test"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -53,15 +47,6 @@ class Case:
     handler: Handler
     target_state: Callable[[], object]
     authenticates: Callable[[dict[str, Any]], bool]
-
-
-@pytest.fixture
-def service(aws: None) -> Iterator[None]:
-    clear_service_events()
-    yield
-    assert wait_for_rotations(60)
-    unregister_rotation_function(FUNCTION)
-    clear_service_events()
 
 
 def _acl(*nodes: ValkeyServer) -> list[object]:
@@ -151,28 +136,16 @@ def _current(client: Any, arn: str) -> dict[str, Any]:
     return dict(json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]))
 
 
-def _turn_on_rotation_without_rotating(client: Any, case: Case) -> None:
-    register_rotation_function(FUNCTION, case.handler)
-    client.rotate_secret(
-        SecretId=case.secret_arn,
-        RotationLambdaARN=FUNCTION,
-        RotationRules={"AutomaticallyAfterDays": 30},
-        RotateImmediately=False,
-    )
-    assert wait_for_rotations(60)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", list(CASES))
 def test_a_working_secret_passes_the_configuration_test_and_nothing_changes(
-    kind: str, request: pytest.FixtureRequest, service: None, secretsmanager: Any
+    kind: str, request: pytest.FixtureRequest, rotation_service: RotationService, secretsmanager: Any
 ) -> None:
     case = CASES[kind](request)
     versions_before, state_before = stages_by_version(secretsmanager, case.secret_arn), case.target_state()
 
-    _turn_on_rotation_without_rotating(secretsmanager, case)
+    events = rotation_service.turn_on_rotation(case.secret_arn, case.handler, rotate_immediately=False)
 
-    events = [event["eventName"] for event in service_events(case.secret_arn)]
     assert events == ["TestRotationStarted", "TestRotationSucceeded"]
     assert stages_by_version(secretsmanager, case.secret_arn) == versions_before  # the test version is gone
     assert case.target_state() == state_before
@@ -183,7 +156,7 @@ def test_a_working_secret_passes_the_configuration_test_and_nothing_changes(
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", ["postgres_alternating", "valkey_acl", "elasticache_user", "elasticache_auth_token"])
 def test_a_secret_whose_current_value_does_not_authenticate_fails_the_configuration_test_and_nothing_changes(
-    kind: str, request: pytest.FixtureRequest, service: None, secretsmanager: Any
+    kind: str, request: pytest.FixtureRequest, rotation_service: RotationService, secretsmanager: Any
 ) -> None:
     case = CASES[kind](request)
     value = _current(secretsmanager, case.secret_arn)
@@ -191,16 +164,15 @@ def test_a_secret_whose_current_value_does_not_authenticate_fails_the_configurat
     secretsmanager.put_secret_value(SecretId=case.secret_arn, SecretString=json.dumps({**value, field: "Wrong0" * 4}))
     versions_before, state_before = stages_by_version(secretsmanager, case.secret_arn), case.target_state()
 
-    _turn_on_rotation_without_rotating(secretsmanager, case)
+    events = rotation_service.turn_on_rotation(case.secret_arn, case.handler, rotate_immediately=False)
 
-    events = [event["eventName"] for event in service_events(case.secret_arn)]
     assert events == ["TestRotationStarted", "TestRotationFailed"]
     assert stages_by_version(secretsmanager, case.secret_arn) == versions_before  # no AWSPENDING left behind
     assert case.target_state() == state_before
 
 
 def test_the_emulated_service_runs_test_secret_alone_on_a_temporary_copy_of_awscurrent(
-    service: None, secretsmanager: Any, create_secret: SecretFactory
+    rotation_service: RotationService, secretsmanager: Any, create_secret: SecretFactory
 ) -> None:
     arn = create_secret("app/test/hmac/config-test-spy", {"key": "0d" * 32})
     current = secretsmanager.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
@@ -212,9 +184,12 @@ def test_the_emulated_service_runs_test_secret_alone_on_a_temporary_copy_of_awsc
         seen.append((event["Step"], stages_by_version(secretsmanager, arn)[token], pending["SecretString"]))
         assert pending["VersionId"] == token
 
-    register_rotation_function(FUNCTION, spy)
+    register_rotation_function(SERVICE_FUNCTION, spy)
     secretsmanager.rotate_secret(
-        SecretId=arn, RotationLambdaARN=FUNCTION, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False
+        SecretId=arn,
+        RotationLambdaARN=SERVICE_FUNCTION,
+        RotationRules={"AutomaticallyAfterDays": 30},
+        RotateImmediately=False,
     )
     assert wait_for_rotations(60)
 
