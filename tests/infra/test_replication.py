@@ -73,6 +73,35 @@ def test_rotation_stacks_deploy_after_the_replica_stacks_of_their_secrets(tmp_pa
     assert all(stack.region == REGION for stack in rotation)
 
 
+def _alarm(template: Any, prefix: str) -> dict[str, Any]:
+    found = [
+        a["Properties"] for i, a in template.find_resources("AWS::CloudWatch::Alarm").items() if i.startswith(prefix)
+    ]
+    assert len(found) == 1, prefix
+    return found[0]  # type: ignore[no-any-return]
+
+
+def test_replicas_not_in_sync_or_lagging_raise_alarms_of_this_environment(
+    example_templates: Templates, tmp_path: Path
+) -> None:
+    base = example_templates["ShopExampleBase"]
+    for logical, metric in (("RotationAgeReplicaNotInSync", "ReplicasNotInSync"),
+                            ("RotationAgeReplicaLagging", "ReplicasLagging")):  # fmt: skip
+        alarm = _alarm(base, logical)
+        assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == (metric, "Maximum", 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+            "service": "secret-rotation", "environment": "shop/example"}  # fmt: skip
+        assert alarm["AlarmActions"]
+    raw = example_raw()
+    raw.pop("replication")
+    for secret in raw["secrets"]:
+        secret.pop("replica_regions", None)
+    single = synth(config_from(raw), tmp_path, nag=False)
+    assert not [i for i in single["ShopExampleBase"].find_resources("AWS::CloudWatch::Alarm") if "Replica" in i]
+    assert not [name for name in single if "Replica" in name]
+
+
 def _function_roles_attaching(templates: Templates, policy_name: str) -> list[str]:
     attached = []
     for template in templates.values():
