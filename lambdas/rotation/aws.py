@@ -22,7 +22,7 @@ from .calls import record_call
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},  # 3 in all (max_attempts would count retries)
 )
 
 _REGION_KEYS = ("AWS_DEFAULT_REGION", "AWS_REGION")
