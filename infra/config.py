@@ -64,7 +64,7 @@ _SECRET_NAME_CHARS = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 # Secrets Manager: "Do not end your secret name with a hyphen followed by six characters."
 _ENDS_LIKE_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9/_+=.@]{6}$")
 MAX_SECRET_NAME = 512
-MAX_TAG_VALUE = 256  # Secrets Manager TagResource: a tag value is at most 256 characters
+MAX_TAG_VALUE = 255  # TagResource: "Maximum value length: 255" (the Tag type says 256: the stricter)
 
 
 class ConfigError(ValueError):

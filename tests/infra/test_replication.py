@@ -12,10 +12,12 @@ import pytest
 from aws_cdk import App
 
 from infra.config import ConfigError, EnvironmentConfig
+from infra.regions import regions_by_partition
 from tests.infra.aws_policy import Request, allows
 from tests.infra.configs import ACCOUNT, EXAMPLE, REGION, config_from, example_raw
 from tests.infra.conftest import Templates, resolver, stack_of, synth
 
+_ALL_REGIONS = sorted(regions_by_partition()["aws"])
 REPLICA = "eu-central-1"
 REPLICA_STACK = "ShopExampleReplicaEuCentral1"
 CONSUMER = f"arn:aws:iam::{ACCOUNT}:role/shop-example-django"
@@ -58,6 +60,8 @@ def test_each_replica_region_has_one_stack_with_its_key_and_no_rotation(example_
     for name, template in example_templates.items():
         if template.find_resources("AWS::SecretsManager::RotationSchedule"):
             assert name != REPLICA_STACK
+        # nothing crosses Regions at deploy time: no CDK cross-Region export writer or reader
+        assert not [r for r in template.to_json()["Resources"].values() if "CrossRegion" in r["Type"]], name
 
 
 def test_rotation_stacks_deploy_after_the_replica_stacks_of_their_secrets(tmp_path: Path) -> None:
@@ -215,6 +219,9 @@ def test_adding_a_replica_region_or_excluding_a_secret_moves_nothing_else(
          f"secrets[1] (main): consumers[0].regions: {CONSUMER} reads in '{REPLICA}', but the secret is not "
          "replicated there (its replica regions: [])"),
         ({"region": "eu-westt-1"}, "region: 'eu-westt-1' is not a Region where Secrets Manager and KMS are offered"),
+        # the tag that tells the age check which replicas to expect holds at most 255 characters
+        ({"replication": {"regions": [r for r in _ALL_REGIONS if r != REGION][:20]}},
+         "secrets[0] (webhook-signing): replica_regions: 20 Regions do not fit the 255-character tag"),
     ],
 )  # fmt: skip
 def test_bad_replication_config_is_refused_naming_the_field_and_nothing_is_synthesized(
