@@ -13,12 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import boto3
 
@@ -28,47 +25,11 @@ from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from local_rotation import RotationDriver
 from local_rotation.server import local_aws
 from local_servers.switchable import SwitchableEndpoint
+from reliability.readers import ConcurrentReaders
 from secret_rotation_kit import SecretCache
 
 PRIMARY, REPLICA = "us-east-1", "us-west-2"
 TIMEOUT_S = 1.0  # SECRET_ROTATION_CONNECT_TIMEOUT / _READ_TIMEOUT for the readers
-
-
-@dataclass
-class _Readers:
-    cache: SecretCache
-    secret_id: str
-    latencies_ms: list[float] = field(default_factory=list)
-    failed: int = 0
-    values: set[str] = field(default_factory=set)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            started = time.perf_counter()
-            try:
-                value = self.cache.get(self.secret_id)
-            except Exception:  # a failed read is the figure this benchmark reports
-                with self._lock:
-                    self.failed += 1
-                continue
-            elapsed = (time.perf_counter() - started) * 1000
-            with self._lock:
-                self.latencies_ms.append(elapsed)
-                self.values.add(value)
-
-    @contextmanager
-    def running(self, threads: int) -> Iterator[_Readers]:
-        workers = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
-        for worker in workers:
-            worker.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            for worker in workers:
-                worker.join(timeout=30)
 
 
 def _until(condition: Callable[[], bool], timeout: float = 120.0) -> float:
@@ -95,7 +56,7 @@ def _outage(
     )
     answers = cache.stats.answers_by_region
     outage_s = 1.0 if quick else 8.0
-    with _Readers(cache, secret_arn).running(threads=4 if quick else 8) as readers:
+    with ConcurrentReaders(cache, secret_arn).running(threads=4 if quick else 8) as readers:
         _until(lambda: answers.get(PRIMARY, 0) >= 3)
         reads_before = len(readers.latencies_ms)
         before = answers.get(REPLICA, 0)
@@ -117,7 +78,7 @@ def _outage(
         "failover_ms": failover_s * 1000,
         "return_ms": return_s * 1000,
         "reads": float(len(during)),
-        "failed": float(readers.failed),
+        "failed": float(len(readers.failed)),
         "slowest_ms": max(during) if during else 0.0,
         "p99_ms": percentile(during, 0.99) if during else 0.0,
         "failovers": float(cache.stats.failovers),

@@ -127,40 +127,40 @@ class RotationMonitor(Construct):
             "Runbook: docs/deploy.md#monitorsilent",
         )
         self.silent.node.add_dependency(self.first_run)
-        self.rotation_off = environment_metric("RotationOffSecrets", "Maximum").create_alarm(
-            self,
+
+        def any_counted(metric: str, construct_id: str, description: str) -> cloudwatch.Alarm:
+            """An alarm when the check counted at least one secret (or replica) in ``metric``."""
+            return environment_metric(metric, "Maximum").create_alarm(
+                self,
+                construct_id,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+
+        self.rotation_off = any_counted(
+            "RotationOffSecrets",
             "RotationOff",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"Rotation is turned off for a secret of {props.environment_tag}: the check's log "
-            "names it. Runbook: docs/deploy.md#rotationoff",
+            f"Rotation is turned off for a secret of {props.environment_tag}: the check's log names it. "
+            "Runbook: docs/deploy.md#rotationoff",
         )
         self.replica_alarms: list[cloudwatch.Alarm] = []
         if props.replica_regions:
             regions = ", ".join(props.replica_regions)
             self.replica_alarms = [
-                environment_metric("ReplicasNotInSync", "Maximum").create_alarm(
-                    self,
+                any_counted(
+                    "ReplicasNotInSync",
                     "ReplicaNotInSync",
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"A replica of a {props.environment_tag} secret ({regions}) is not InSync or "
-                    "is missing: the check's log names it and its status message. Runbook: "
-                    "docs/deploy.md#replicanotinsync",
+                    f"A replica of a {props.environment_tag} secret ({regions}) is not InSync or is missing: the "
+                    "check's log names it and its status message. Runbook: docs/deploy.md#replicanotinsync",
                 ),
-                environment_metric("ReplicasLagging", "Maximum").create_alarm(
-                    self,
+                any_counted(
+                    "ReplicasLagging",
                     "ReplicaLagging",
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"A replica of a {props.environment_tag} secret ({regions}) still serves an "
-                    "older AWSCURRENT than the primary after its last rotation. Runbook: docs/deploy.md#replicalagging",
+                    f"A replica of a {props.environment_tag} secret ({regions}) still serves an older AWSCURRENT "
+                    "than the primary after its last rotation. Runbook: docs/deploy.md#replicalagging",
                 ),
             ]
         for alarm in (self.failing, self.silent, self.rotation_off, *self.replica_alarms):

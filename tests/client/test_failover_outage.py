@@ -7,12 +7,9 @@ which serves every Region; the replica is moto's replication."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -23,6 +20,7 @@ from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation import RotationDriver
 from local_rotation.server import local_aws
 from local_servers.switchable import SwitchableEndpoint
+from reliability.readers import ConcurrentReaders
 from secret_rotation_kit import SecretCache
 
 PRIMARY, REPLICA = "us-east-1", "us-west-2"
@@ -33,43 +31,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) 
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
-
-
-@dataclass
-class Readers:
-    """Threads reading the secret as fast as they can, counting what happened."""
-
-    cache: SecretCache
-    name: str
-    ok: int = 0
-    failed: list[str] = field(default_factory=list)
-    last_value: str | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _read(self) -> None:
-        while not self._stop.is_set():
-            try:
-                value = self.cache.get(self.name)
-            except Exception as exc:  # a failed read is what this test counts
-                with self._lock:
-                    self.failed.append(type(exc).__name__)
-            else:
-                with self._lock:
-                    self.ok += 1
-                    self.last_value = value
-
-    @contextmanager
-    def running(self, threads: int = 4) -> Iterator[Readers]:
-        workers = [threading.Thread(target=self._read, daemon=True) for _ in range(threads)]
-        for worker in workers:
-            worker.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            for worker in workers:
-                worker.join(timeout=10)
 
 
 @pytest.fixture
@@ -110,7 +71,7 @@ def test_readers_keep_serving_through_a_refused_then_hung_endpoint_and_return_to
     )
     answers = cache.stats.answers_by_region
 
-    with Readers(cache, arn).running() as readers:
+    with ConcurrentReaders(cache, arn).running() as readers:
         wait_until(lambda: answers.get(PRIMARY, 0) >= 3, "reads from the preferred Region")
 
         endpoint.refuse()  # connections to us-east-1 refused
