@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, overload
+from typing import Any, Literal, NamedTuple, overload
 
 from . import forksafe
 from .exceptions import (
@@ -51,7 +51,7 @@ from .failover import Region, Regions, Verdict, advance, judge
 from .regions import RegionSettings, regional_secret_id
 from .settings import PREFIX, CacheSettings
 from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
-from .upstream import default_client, describe_labels, describe_stages, fetch_labelled, fetch_snapshot
+from .upstream import Labels, default_client, describe_labels, describe_stages, fetch_labelled, fetch_snapshot
 
 log = logging.getLogger("secret_rotation_kit")
 
@@ -509,7 +509,7 @@ class SecretCache:
         failures: list[tuple[str, RotationClientError]] = []
         for region in regions.order(now):
             try:
-                outcome = self._read_region(region, secret_id, stages, state, now, lineage, forced=forced)
+                answer = self._read_region(region, secret_id, stages, state, now, lineage, forced=forced)
             except SecretDeletedError:
                 raise  # scheduled for deletion is the primary's state, whichever Region says it
             except RotationClientError as exc:
@@ -531,8 +531,39 @@ class SecretCache:
                     "secret %r: read from %s instead (%s)",
                     secret_id, region.name, "; ".join(f"{name}: {type(exc).__name__}" for name, exc in failures),
                 )  # fmt: skip
-            return outcome
+            if forced:
+                answer = self._primary_too(region, answer, secret_id, stages, state, now)
+            return answer.state, answer.lineage
         raise _combined(secret_id, failures)
+
+    def _primary_too(
+        self, region: Region, answer: _Answer, secret_id: str, stages: tuple[str, ...], state: _State, now: float
+    ) -> _Answer:
+        """A forced refresh (a target rejected the credential) that a replica answered with the
+        version already held asks the primary too, when it is one of the Regions: the replica may
+        lag the rotation that made the credential stale."""
+        regions = self._regions
+        assert regions is not None
+        held = state.snapshot.version_id() if state.snapshot is not None else None
+        got = answer.state.snapshot.version_id() if answer.state.snapshot is not None else None
+        primary = next((r for r in regions.regions if r.name == answer.labels.primary_region), None)
+        if answer.labels.is_from_primary(region.name) or primary is None or got != held or primary.down_until > now:
+            return answer
+        try:
+            better = self._read_region(primary, secret_id, stages, answer.state, now, answer.lineage, forced=True)
+        except RotationClientError as exc:
+            log.info(
+                "secret %r: the primary %s could not confirm the replica's version: %s", secret_id, primary.name, exc
+            )
+            return answer
+        self._count_answer(primary.name, failover=primary.name != regions.preferred)
+        if better.state.snapshot is None or better.state.snapshot.version_id() == held:
+            return answer  # the replica is up to date: keep reading it
+        log.warning(
+            "secret %r: %s serves version %s, the primary %s already %s; reading the primary",
+            secret_id, region.name, held, primary.name, better.state.snapshot.version_id(),
+        )  # fmt: skip
+        return better
 
     def _read_region(
         self,
@@ -544,7 +575,7 @@ class SecretCache:
         lineage: tuple[str, ...],
         *,
         forced: bool,
-    ) -> tuple[_State, tuple[str, ...]]:
+    ) -> _Answer:
         """One Region's answer: labels first (DescribeSecret, no value), judged against the
         versions seen; then, if anything changed, the values by version id."""
         regional = regional_secret_id(secret_id, region.name)
@@ -563,7 +594,7 @@ class SecretCache:
                 "secret %r: %s is one rotation behind; serving the newer version already held", secret_id, region.name
             )
             fresh = min(now + self._check, state.servable_until)
-            return replace(state, fresh_until=fresh, error=None, retry_at=_NEVER, failures=0), lineage
+            return _Answer(replace(state, fresh_until=fresh, error=None, retry_at=_NEVER, failures=0), lineage, labels)
         watched = labels.watched(stages)
         if not forced and snapshot is not None and now < state.expires_at:
             self._count(version_checks=1)
@@ -572,7 +603,7 @@ class SecretCache:
                     state, fresh_until=min(now + self._check, state.expires_at), verified_at=now, error=None,
                     retry_at=_NEVER, failures=0,
                 )  # fmt: skip
-                return confirmed, advance(lineage, labels.stages)
+                return _Answer(confirmed, advance(lineage, labels.stages), labels)
         self._count(full_reads=1)
         fetched, every = fetch_labelled(region.client, regional, stages, now, known=labels)
         expires = now + self._ttl
@@ -583,7 +614,7 @@ class SecretCache:
             expires_at=expires,
             servable_until=expires + self._max_stale,
         )
-        return new_state, lineage if verdict is Verdict.BEHIND else advance(lineage, every.stages)
+        return _Answer(new_state, lineage if verdict is Verdict.BEHIND else advance(lineage, every.stages), every)
 
     def _count_answer(self, region: str, *, failover: bool) -> None:
         with self._stats_lock:
@@ -641,6 +672,14 @@ class SecretCache:
         self._client = _CountedClient(rebuilt, self)
         if not self._own_client:
             forksafe.drop_pooled_connections(inner)
+
+
+class _Answer(NamedTuple):
+    """What one Region's answer makes of the entry: its state, the versions seen, the labels."""
+
+    state: _State
+    lineage: tuple[str, ...]
+    labels: Labels
 
 
 class _AnswerRefusedError(SecretUnavailableError):

@@ -169,6 +169,27 @@ def test_a_replica_whose_versions_cannot_be_told_from_older_ones_is_refused(
     assert cache.stats.replica_answers_refused == 1
 
 
+def test_a_rejected_credential_that_the_preferred_replica_still_serves_is_refreshed_from_the_primary(
+    regions: tuple[RegionalFake, RegionalFake], clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    primary, replica = regions  # a reader in the replica's Region prefers it; it stopped replicating
+    cache = SecretCache(clients={REPLICA: replica, PRIMARY: primary}, clock=clock)
+    seen = cache.snapshot(NAME)
+    primary.rotate(SECOND)
+    newest = primary.rotate(THIRD)  # the target now rejects FIRST (two rotations old)
+
+    with caplog.at_level(logging.WARNING, logger="secret_rotation_kit"):
+        refreshed_snapshot = cache.refresh(NAME, seen=seen)  # what a client does after the rejection
+
+    assert refreshed_snapshot.value() == THIRD
+    assert (refreshed_snapshot.region, refreshed_snapshot.version_id()) == (PRIMARY, newest)
+    assert "the primary us-east-1 already" in caplog.text
+    replica.replicate_from(primary)
+    clock.advance(11)
+    assert cache.get(NAME, force_refresh=True) == THIRD  # the replica caught up: back to it
+    assert cache.snapshot(NAME).region == REPLICA
+
+
 def test_a_cold_cache_waits_for_one_call_per_region_whatever_the_readers(
     regions: tuple[RegionalFake, RegionalFake], clock: FakeClock
 ) -> None:
