@@ -15,7 +15,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import client_bench, hmac_bench, load_bench, postgres_bench, reliability_bench, synth_bench, valkey_bench
+from bench import (
+    client_bench,
+    failover_bench,
+    hmac_bench,
+    load_bench,
+    postgres_bench,
+    reliability_bench,
+    synth_bench,
+    valkey_bench,
+)
 from bench.common import REPO_ROOT, SuiteResult, machine
 from lambdas.rotation.telemetry import quiet_function_telemetry
 
@@ -27,6 +36,7 @@ SUITES: dict[str, Callable[[bool], SuiteResult]] = {
     "reliability": reliability_bench.run,
     "client": client_bench.run,
     "load": load_bench.run,
+    "failover": failover_bench.run,
 }
 RESULTS = REPO_ROOT / "bench" / "results.json"
 REPORT = REPO_ROOT / "BENCHMARKS.md"

@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from infra.regions import check_region, partition_of_known_region
 from infra.schedules import MAX_ROTATION_DAYS, check_window, parse_schedule
+from lambdas.rotation_monitor.monitor import replica_regions_tag
 from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH
 from lambdas.targets.valkey import managed_endpoint
 
@@ -63,6 +65,7 @@ _SECRET_NAME_CHARS = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 # Secrets Manager: "Do not end your secret name with a hyphen followed by six characters."
 _ENDS_LIKE_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9/_+=.@]{6}$")
 MAX_SECRET_NAME = 512
+MAX_TAG_VALUE = 255  # TagResource: "Maximum value length: 255" (the Tag type says 256: the stricter)
 
 
 class ConfigError(ValueError):
@@ -74,7 +77,10 @@ class _Model(BaseModel):
 
 
 def partition_of(region: str) -> str:
-    """The ARN partition a region belongs to."""
+    """The ARN partition a region belongs to: botocore's, else by the name's prefix."""
+    known = partition_of_known_region(region)
+    if known is not None:
+        return known
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -250,6 +256,37 @@ class ElastiCacheAuthTokenTarget(_ElastiCacheEndpoint):
         return value
 
 
+# Secrets Manager's RegionType: "^([a-z]+-)+\\d+$", 1-128 characters (botocore's service model).
+RegionName = Annotated[str, Field(pattern=r"^([a-z]+-)+\d+$", max_length=128)]
+
+
+def _unique(value: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({item for item in value if value.count(item) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(repr(item) for item in repeated)} twice")
+    return value
+
+
+class ConsumerConfig(_Model):
+    """An IAM role that reads the secret, and the Regions it reads it in (its failover order:
+    what the consumer library's ``regions=`` names). Unset: the primary and every replica."""
+
+    role: str
+    regions: tuple[RegionName, ...] | None = Field(None, min_length=1)
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not _ROLE_ARN.match(value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else _unique(value)
+
+
 class SecretReference(_Model):
     """An existing secret whose value becomes the first value, through a CloudFormation dynamic
     reference: the value is never in the template or the CDK output."""
@@ -291,7 +328,11 @@ class SecretConfig(_Model):
     valkey: ValkeyTarget | None = None
     elasticache_user: ElastiCacheUserTarget | None = None
     elasticache_auth_token: ElastiCacheAuthTokenTarget | None = None
-    consumers: tuple[str, ...] = ()
+    # Replica Regions of this secret: unset, the environment's replication.default_regions;
+    # [] keeps it in the primary Region only. Each must have a replica key (replication.regions).
+    replica_regions: tuple[RegionName, ...] | None = None
+    # Role ARNs, or {role, regions} for a role that reads in some Regions only.
+    consumers: tuple[ConsumerConfig, ...] = ()
 
     @field_validator("schedule")
     @classmethod
@@ -302,15 +343,26 @@ class SecretConfig(_Model):
             raise ValueError(f"secret {info.data.get('name', '?')!r}: {exc}") from None
         return value
 
+    @field_validator("consumers", mode="before")
+    @classmethod
+    def _consumer_entries(cls, value: Any) -> Any:
+        """A bare role ARN is a consumer that reads wherever the secret is."""
+        if isinstance(value, list | tuple):
+            return [{"role": item} if isinstance(item, str) else item for item in value]
+        return value
+
     @field_validator("consumers")
     @classmethod
-    def _consumers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for arn in value:
-            if not _ROLE_ARN.match(arn):
-                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
-        if len(set(value)) != len(value):
+    def _consumers(cls, value: tuple[ConsumerConfig, ...]) -> tuple[ConsumerConfig, ...]:
+        roles = [consumer.role for consumer in value]
+        if len(set(roles)) != len(roles):
             raise ValueError("lists a role twice")
         return value
+
+    @field_validator("replica_regions")
+    @classmethod
+    def _replica_regions(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else _unique(value)
 
     @model_validator(mode="after")
     def _target(self) -> SecretConfig:
@@ -405,6 +457,33 @@ class AlertsConfig(_Model):
         return self
 
 
+class ReplicationConfig(_Model):
+    """Replica Regions (Secrets Manager replication). The app creates one KMS key per Region
+    (a stack in that Region); secrets replicate to ``default_regions`` unless they say otherwise."""
+
+    regions: tuple[RegionName, ...] = Field(min_length=1)
+    default_regions: tuple[RegionName, ...] | None = None  # unset: every Region of ``regions``
+
+    @field_validator("regions", "default_regions")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else _unique(value)
+
+    @model_validator(mode="after")
+    def _defaults_have_keys(self) -> ReplicationConfig:
+        for region in self.default_regions or ():
+            if region not in self.regions:
+                raise ValueError(
+                    f"default_regions: {region!r} has no replica key: list it in replication.regions "
+                    "(the app creates a key in each)"
+                )
+        return self
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        return self.regions if self.default_regions is None else self.default_regions
+
+
 class EnvironmentConfig(_Model):
     app: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
     env: str = Field(pattern=r"^[a-z][a-z0-9-]{0,15}$")
@@ -421,6 +500,7 @@ class EnvironmentConfig(_Model):
     reserved_concurrency: int | None = Field(None, ge=10)
     elasticache_wait_seconds: int = Field(600, ge=1, le=LAMBDA_MAX_TIMEOUT_S - ELASTICACHE_TIMEOUT_MARGIN_S)
     tls: TlsConfig = TlsConfig()
+    replication: ReplicationConfig | None = None
     network: NetworkConfig | None = None
     alerts: AlertsConfig = AlertsConfig(required=False)
     secrets: tuple[SecretConfig, ...] = Field(min_length=1)
@@ -443,6 +523,24 @@ class EnvironmentConfig(_Model):
         return value
 
     @model_validator(mode="after")
+    def _regions(self) -> EnvironmentConfig:
+        """The primary and every replica Region exist in the environment's partition; no replica
+        is in the primary Region (Secrets Manager: "Invalid replica region")."""
+        try:
+            check_region(self.region, self.partition)
+        except ValueError as exc:
+            raise ValueError(f"region: {exc}") from None
+        for index, region in enumerate(self.replication.regions if self.replication else ()):
+            where = f"replication.regions[{index}]"
+            if region == self.region:
+                raise ValueError(f"{where}: {region!r} is the primary region (region): a replica is in another Region")
+            try:
+                check_region(region, self.partition)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _policy(self) -> EnvironmentConfig:
         names: dict[str, int] = {}
         for index, secret in enumerate(self.secrets):
@@ -461,7 +559,45 @@ class EnvironmentConfig(_Model):
                 raise ValueError(f"{where}: secret name {full!r} is used twice (also secrets[{names[full]}])")
             names[full] = index
             self._check_arns(where, secret)
+            self._check_replicas(where, secret)
         return self
+
+    def _check_replicas(self, where: str, secret: SecretConfig) -> None:
+        """Each replica Region has a key; each consumer reads where the secret is."""
+        keys = self.replication.regions if self.replication else ()
+        for region in secret.replica_regions or ():
+            if region == self.region:
+                raise ValueError(f"{where}: replica_regions: {region!r} is the primary region (region)")
+            if region not in keys:
+                raise ValueError(
+                    f"{where}: replica_regions: {region!r} has no replica key: list it in replication.regions "
+                    "(the app creates a key in each)"
+                )
+        replicas = self.replica_regions_of(secret)
+        if len(replica_regions_tag(replicas)) > MAX_TAG_VALUE:
+            raise ValueError(
+                f"{where}: replica_regions: {len(replicas)} Regions do not fit the {MAX_TAG_VALUE}-character tag "
+                "value that tells the rotation-age check which replicas to expect"
+            )
+        for number, consumer in enumerate(secret.consumers):
+            for region in consumer.regions or ():
+                if region != self.region and region not in replicas:
+                    shown = "[]" if not replicas else "[" + ", ".join(replicas) + "]"
+                    raise ValueError(
+                        f"{where}: consumers[{number}].regions: {consumer.role} reads in {region!r}, but the secret "
+                        f"is not replicated there (its replica regions: {shown}): add {region!r} to "
+                        "replica_regions, or read it from the primary region"
+                    )
+
+    def replica_regions_of(self, secret: SecretConfig) -> tuple[str, ...]:
+        """The Regions ``secret`` is replicated to (its own list, else the environment's default)."""
+        if secret.replica_regions is not None:
+            return secret.replica_regions
+        return self.replication.defaults if self.replication else ()
+
+    def reader_regions(self, secret: SecretConfig, consumer: ConsumerConfig) -> tuple[str, ...]:
+        """Where ``consumer`` reads ``secret``: its own ``regions``, else the primary and every replica."""
+        return consumer.regions or (self.region, *self.replica_regions_of(secret))
 
     def _check_arns(self, where: str, secret: SecretConfig) -> None:
         """ARNs the functions use must be where the functions can reach them: the function's
@@ -484,9 +620,9 @@ class EnvironmentConfig(_Model):
         user = secret.elasticache_user
         if user is not None and _USER_ARN.match(user.user_arn).group(3) != self.account:  # type: ignore[union-attr]
             raise ValueError(f"{where}: elasticache_user.user_arn is in another account than {self.account}")
-        for role in secret.consumers:
-            if _ROLE_ARN.match(role).group(1) != partition:  # type: ignore[union-attr]
-                raise ValueError(f"{where}: consumer {role!r} is not in partition {partition}")
+        for consumer in secret.consumers:
+            if _ROLE_ARN.match(consumer.role).group(1) != partition:  # type: ignore[union-attr]
+                raise ValueError(f"{where}: consumer {consumer.role!r} is not in partition {partition}")
 
     def secret_name(self, secret: SecretConfig) -> str:
         """The Secrets Manager name from ``name_convention`` (default ``<app>/<env>/<kind>/<name>``)."""

@@ -53,6 +53,24 @@ def stack_id(config: EnvironmentConfig, label: str) -> str:
     return f"{pascal(config.app)}{pascal(config.env)}Rotation{label.capitalize()}"
 
 
+def replica_stack_id(config: EnvironmentConfig, region: str) -> str:
+    """The stack of a replica Region's key, named by the Region alone (``ShopProdReplicaUsWest2``):
+    adding or removing other Regions or secrets never renames it."""
+    return f"{pascal(config.app)}{pascal(config.env)}Replica{pascal(region)}"
+
+
+def key_alias(config: EnvironmentConfig) -> str:
+    """The alias of the environment's key, the same name in the primary and every replica Region
+    (aliases are Regional): secrets name their replica keys by it, so no ARN crosses Regions."""
+    return f"alias/{config.app}-{config.env}-secrets"
+
+
+def replica_key_policy_name(config: EnvironmentConfig, region: str) -> str:
+    """The managed policy that lets the rotation functions encrypt with a replica Region's key.
+    IAM is global, so the replica stack creates it and the rotation stacks attach it by name."""
+    return f"{config.app}-{config.env}-replica-key-{region}"
+
+
 def function_name_prefix(config: EnvironmentConfig) -> str:
     return f"{config.app}-{config.env}-rotate-"
 
@@ -89,6 +107,7 @@ class EnvironmentPlan:
     stacks: tuple[StackPlan, ...]
     kinds: tuple[str, ...]
     rotate_on_deploy: dict[str, bool]  # Secrets Manager name -> RotateImmediatelyOnUpdate
+    replica_regions: tuple[str, ...] = ()  # every Region with a replica key, in name order
 
 
 def _groups(config: EnvironmentConfig, label: str, secrets: list[SecretConfig]) -> tuple[FunctionGroup, ...]:
@@ -129,4 +148,5 @@ def plan_environment(config: EnvironmentConfig) -> EnvironmentPlan:
         for label, secrets in sorted(by_label.items(), key=lambda item: (not item[0].isdigit(), item[0].zfill(4)))
     )
     kinds = tuple(sorted({secret.kind for secret in config.secrets}))
-    return EnvironmentPlan(stacks=stacks, kinds=kinds, rotate_on_deploy=decisions)
+    replicas = tuple(sorted(config.replication.regions)) if config.replication else ()
+    return EnvironmentPlan(stacks=stacks, kinds=kinds, rotate_on_deploy=decisions, replica_regions=replicas)

@@ -1,6 +1,8 @@
 """Stacks only compose constructs. Per environment: a base stack (key, alert topic, log groups,
-environment-wide alarms, consumers, dashboard) and the rotation stacks ``infra/plan.py``
-places every secret in, each checked against CloudFormation's resource limit."""
+environment-wide alarms, consumers, dashboard), one replica stack per replica Region (that
+Region's key), and the rotation stacks ``infra/plan.py`` places every secret in, each checked
+against CloudFormation's resource limit. Rotation stacks are deployed after the replica stacks
+their secrets replicate to (a replica's key must exist when Secrets Manager creates it)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from infra.constructs.consumer_policy import ConsumerAccess, ConsumerAccessProps
 from infra.constructs.dashboard import RotationDashboard, RotationDashboardProps
 from infra.constructs.environment_alarms import EnvironmentAlarms, EnvironmentAlarmsProps
 from infra.constructs.function_logs import FunctionLogs, FunctionLogsProps
+from infra.constructs.replica_key import ReplicaKey, ReplicaKeyProps
 from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps
 from infra.constructs.rotation_alarms import RotationAlarms, RotationAlarmsProps
 from infra.constructs.rotation_function import DEFAULT_TIMEOUT_S, RotationFunction, RotationFunctionProps
@@ -33,9 +36,12 @@ from infra.plan import (
     FunctionGroup,
     StackPlan,
     function_name_prefix,
+    key_alias,
     log_group_name,
     pascal,
     plan_environment,
+    replica_key_policy_name,
+    replica_stack_id,
     secret_construct_id,
 )
 from infra.settings import ca_bundles
@@ -50,6 +56,11 @@ STACK_FULL_AT = 450
 def environment_tag(config: EnvironmentConfig) -> str:
     """The value of every secret's ``rotation-kit:environment`` tag (how the age check finds them)."""
     return config.environment_id
+
+
+def _secret_arn_prefix(config: EnvironmentConfig, region: str) -> str:
+    """``arn:…:secret:<app>/<env>/`` in ``region``: every secret ARN of the environment starts with it."""
+    return f"arn:{config.partition}:secretsmanager:{region}:{config.account}:secret:{config.secret_name_prefix()}"
 
 
 def _import_network(scope: Construct, config: EnvironmentConfig) -> tuple[ec2.IVpc | None, tuple[ec2.ISubnet, ...]]:
@@ -113,7 +124,7 @@ class BaseStack(Stack):
             self,
             "SecretsKey",
             enable_key_rotation=True,
-            alias=f"alias/{config.app}-{config.env}-secrets",
+            alias=key_alias(config),
             description=f"encrypts {config.app}/{config.env} secrets, alerts and rotation logs",
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
@@ -153,6 +164,12 @@ class BaseStack(Stack):
                 code=function_code(source),
                 log_group=self.logs.groups[MONITOR],
                 topic=self.alerts.topic,
+                replica_regions=plan.replica_regions,
+                described_secrets=tuple(
+                    f"{_secret_arn_prefix(config, region)}*" for region in (config.region, *plan.replica_regions)
+                )
+                if plan.replica_regions
+                else (),
             ),
         )
         EnvironmentAlarms(
@@ -162,10 +179,7 @@ class BaseStack(Stack):
                 topic=self.alerts.topic,
                 environment=config.environment_id,
                 kinds=plan.kinds,
-                secret_arn_prefix=(
-                    f"arn:{config.partition}:secretsmanager:{config.region}:{config.account}:secret:"
-                    f"{config.secret_name_prefix()}"
-                ),
+                secret_arn_prefix=_secret_arn_prefix(config, config.region),
             ),
         )
         self._endpoints(config)
@@ -192,6 +206,7 @@ class BaseStack(Stack):
                 log_group_names=tuple(names[kind] for kind in plan.kinds),
                 max_rotation_days=config.max_rotation_days,
                 environment=config.environment_id,
+                monitor_log_group_name=names[MONITOR] if plan.replica_regions else None,
             ),
         )
 
@@ -205,10 +220,10 @@ class BaseStack(Stack):
             ApiEndpoints(self, "ApiEndpoints", props=ApiEndpointsProps(vpc=vpc, subnets=subnets, services=services))
 
     def _consumers(self, config: EnvironmentConfig) -> None:
-        readers: dict[str, list[str]] = defaultdict(list)
+        readers: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
         for secret in config.secrets:
-            for role in secret.consumers:
-                readers[role].append(config.secret_name(secret))
+            for consumer in secret.consumers:
+                readers[consumer.role].append((config.secret_name(secret), config.reader_regions(secret, consumer)))
         if readers:
             ConsumerAccess(
                 self,
@@ -221,6 +236,39 @@ class BaseStack(Stack):
                     key=self.key,
                 ),
             )
+
+
+class ReplicaStack(Stack):
+    """One replica Region of the environment: the key its replica secrets are encrypted with.
+    Named by the Region (``<App><Env>Replica<Region>``), it holds nothing about any one secret,
+    so secrets come and go without touching it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, region: str) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.account, region=region),
+            description=f"{config.app} {config.env}: replica key in {region}",
+        )
+        readers = sorted(
+            {
+                consumer.role
+                for secret in config.secrets
+                for consumer in secret.consumers
+                if region in config.reader_regions(secret, consumer)
+            }
+        )
+        self.replica = ReplicaKey(
+            self,
+            "SecretsKey",
+            props=ReplicaKeyProps(
+                environment=config.environment_id,
+                region=region,
+                alias=key_alias(config),
+                readers=tuple(readers),
+                rotation_policy_name=replica_key_policy_name(config, region),
+            ),
+        )
 
 
 class RotationStack(Stack):
@@ -266,7 +314,11 @@ class RotationStack(Stack):
                         role=function.role,
                         rotate_immediately=rotate_on_deploy[name],
                         prerequisites=tuple(function.ingress),
-                        cross_account_readers=tuple(c for c in secret.consumers if role_account(c) != config.account),
+                        cross_account_readers=tuple(
+                            c.role for c in secret.consumers if role_account(c.role) != config.account
+                        ),
+                        replica_regions=config.replica_regions_of(secret),
+                        replica_key_alias=key_alias(config),
                     ),
                 )
                 names[secret_construct_id(secret)] = name
@@ -318,6 +370,12 @@ class RotationStack(Stack):
             )
         )
         self._target_permissions(group, function)
+        for region in sorted({region for secret in group.secrets for region in config.replica_regions_of(secret)}):
+            function.role.add_managed_policy(
+                iam.ManagedPolicy.from_managed_policy_name(
+                    self, f"{group.construct_id}ReplicaKey{pascal(region)}", replica_key_policy_name(config, region)
+                )
+            )
         return function
 
     def _network(self, group: FunctionGroup, vpc: ec2.IVpc | None, subnets: tuple[ec2.ISubnet, ...]) -> dict[str, Any]:
@@ -386,6 +444,11 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack
     prefix = f"{pascal(config.app)}{pascal(config.env)}"
     base = BaseStack(scope, f"{prefix}Base", config=config, plan=plan, source=source, env=env)
     stacks: list[Stack] = [base]
+    replicas = {
+        region: ReplicaStack(scope, replica_stack_id(config, region), config=config, region=region)
+        for region in plan.replica_regions
+    }
+    stacks += replicas.values()
     for stack_plan in plan.stacks:
         stack = RotationStack(
             scope,
@@ -397,6 +460,8 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> list[Stack
             source=source,
             env=env,
         )
+        for region in sorted({r for secret in stack_plan.secrets for r in config.replica_regions_of(secret)}):
+            stack.add_dependency(replicas[region], f"the replica key in {region} encrypts its secrets' replicas")
         count = _resource_count(stack)
         if count > STACK_FULL_AT:
             raise ConfigError(

@@ -149,10 +149,16 @@ def _hooked_rotate_secret(original: Any) -> Any:
         rotation_rules: dict[str, Any] | None = None,
         rotate_immediately: bool = True,
     ) -> str:
+        from moto.secretsmanager.models import ReplicaSecret
+
         secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
-        function_arn = rotation_lambda_arn or (secret.rotation_lambda_arn if secret is not None else None)
+        # A replica is never rotated: moto refuses it (OperationNotPermittedOnReplica), as the service does.
+        replica = isinstance(secret, ReplicaSecret)
+        function_arn = rotation_lambda_arn or (
+            secret.rotation_lambda_arn if secret is not None and not replica else None
+        )
         handler = registered_function(function_arn)
-        if secret is None or handler is None or secret.is_deleted():
+        if secret is None or replica or handler is None or secret.is_deleted():
             return str(original(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules,
                                 rotate_immediately))  # fmt: skip
         return _start(self, secret, str(function_arn), handler, client_request_token, rotation_rules,

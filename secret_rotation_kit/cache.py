@@ -21,23 +21,37 @@
 - Fork-safe: in a forked child (gunicorn ``--preload``, Celery prefork) locks are new, calls in
   flight in the parent are forgotten and the client's pooled connections are dropped, so no
   child reads through a socket it shares with another process (``forksafe``).
+- Regions (``regions=[...]`` or ``SECRET_ROTATION_REGIONS``): each call asks the preferred
+  Region's Secrets Manager first and, when it fails or times out, the next one; a failing
+  Region is skipped for a backoff, then preferred again. An answer is never older than the
+  AWSPREVIOUS of the newest version seen (``failover``). Reads are served from memory as
+  always: a reader notices an outage only as the latency of a cold read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal, overload
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, NamedTuple, overload
 
 from . import forksafe
-from .exceptions import RotationClientError, SecretNotFoundError
-from .settings import CacheSettings
+from .exceptions import (
+    AwsCredentialsError,
+    RotationClientError,
+    SecretDeletedError,
+    SecretNotFoundError,
+    SecretUnavailableError,
+)
+from .failover import Region, Regions, Verdict, advance, judge
+from .regions import RegionSettings, regional_secret_id
+from .settings import PREFIX, CacheSettings
 from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
-from .upstream import default_client, describe_labels, fetch_snapshot
+from .upstream import Labels, default_client, describe_labels, describe_stages, fetch_labelled, fetch_snapshot
 
 log = logging.getLogger("secret_rotation_kit")
 
@@ -84,7 +98,7 @@ class _Flight:
 
 
 class _Entry:
-    __slots__ = ("flight", "generation", "lock", "stages", "state")
+    __slots__ = ("flight", "generation", "lineage", "lock", "stages", "state")
 
     def __init__(self, stages: tuple[str, ...]) -> None:
         self.lock = threading.Lock()
@@ -92,6 +106,7 @@ class _Entry:
         self.state: _State = _EMPTY
         self.flight: _Flight | None = None
         self.generation = 0  # bumped by watch/invalidate: results of older flights are not stored
+        self.lineage: tuple[str, ...] = ()  # AWSCURRENT versions seen, newest last (failover's judge)
 
     def __repr__(self) -> str:
         return f"_Entry(stages={self.stages}, state={self.state!r})"
@@ -107,6 +122,10 @@ class CacheStats:
     forced_refreshes: int = 0
     stale_serves: int = 0  # failed refreshes after which a last good value kept being served
     failures: int = 0  # failed refreshes, whatever was served after
+    failovers: int = 0  # calls answered by a Region other than the preferred one
+    region_failures: int = 0  # calls to one Region's Secrets Manager that failed (each counts)
+    replica_answers_refused: int = 0  # answers older than the AWSPREVIOUS of the newest version seen
+    answers_by_region: dict[str, int] = field(default_factory=dict)
 
 
 def _again(error: RotationClientError) -> RotationClientError:
@@ -124,14 +143,20 @@ class SecretCache:
 
     ``client`` is a boto3 Secrets Manager client or anything with ``get_secret_value`` and
     ``describe_secret``; without one, a default-built client with bounded timeouts
-    (``AWS_ENDPOINT_URL`` works). Options left as None come from the environment
-    (``CacheSettings``: ``SECRET_ROTATION_TTL`` etc.), else the documented defaults.
+    (``AWS_ENDPOINT_URL`` works). ``regions`` (or ``SECRET_ROTATION_REGIONS``): read from the
+    first Region, failing over to the next, with ``endpoint_urls`` (or
+    ``SECRET_ROTATION_ENDPOINT_URLS``) for Regions whose endpoint is not the default one, or
+    ``clients`` (Region -> client) to bring your own. Options left as None come from the
+    environment (``CacheSettings``: ``SECRET_ROTATION_TTL`` etc.), else the documented defaults.
     """
 
     def __init__(
         self,
         client: Any = None,
         *,
+        regions: Sequence[str] | None = None,
+        endpoint_urls: Mapping[str, str] | None = None,
+        clients: Mapping[str, Any] | None = None,
         ttl: float | None = None,
         version_check_interval: float | None = None,
         max_stale: float | None = None,
@@ -142,8 +167,30 @@ class SecretCache:
             ttl=ttl, version_check_interval=version_check_interval, max_stale=max_stale, retry_interval=retry_interval
         )
         self.settings = settings
-        self._own_client = client is None
-        self._client = _CountedClient(default_client(settings) if client is None else client, self)
+        if client is not None and (regions is not None or clients is not None or endpoint_urls is not None):
+            raise ValueError("give client= (one Region) or regions= / clients= (failover between Regions), not both")
+        if clients is not None:
+            self.region_settings = RegionSettings.resolve(list(regions or clients), endpoint_urls or {})
+            missing = [region for region in self.region_settings.regions if region not in clients]
+            if missing:
+                raise ValueError(f"clients has no client for region(s) {', '.join(missing)}")
+        else:
+            self.region_settings = (
+                RegionSettings.resolve(regions, endpoint_urls) if client is None else RegionSettings()
+            )
+        self._given_clients = dict(clients) if clients is not None else None
+        self._own_client = client is None and clients is None
+        self._regions: Regions | None = None
+        names = self.region_settings.regions
+        if len(names) > 1:
+            self._regions = self._build_regions()
+            self._client = _CountedClient(self._regions.regions[0].client.client, self)
+        elif names and clients is not None:
+            self._client = _CountedClient(clients[names[0]], self)
+        else:
+            self._client = _CountedClient(
+                client if client is not None else self._regional_client(names[0] if names else None), self
+            )
         self._ttl = settings.ttl
         self._check = min(settings.version_check_interval, settings.ttl)
         self._max_stale = settings.max_stale
@@ -155,7 +202,28 @@ class SecretCache:
         forksafe.register(self)
 
     def __repr__(self) -> str:
-        return f"SecretCache(secrets={len(self._entries)}, ttl={self._ttl:g}, version_check_interval={self._check:g})"
+        regions = f", regions={'>'.join(self._regions.names())}" if self._regions else ""
+        return (
+            f"SecretCache(secrets={len(self._entries)}, ttl={self._ttl:g}, version_check_interval={self._check:g}"
+            f"{regions})"
+        )
+
+    def _regional_client(self, region: str | None) -> Any:
+        """A default-built client of ``region`` (None: the default Region) at its configured endpoint.
+        With several Regions each client makes one attempt unless ``SECRET_ROTATION_MAX_ATTEMPTS``
+        says otherwise: the next Region is the retry."""
+        endpoint = self.region_settings.endpoint_urls.get(region) if region else None
+        several = len(self.region_settings.regions) > 1
+        attempts = 1 if several and not os.environ.get(f"{PREFIX}MAX_ATTEMPTS", "").strip() else None
+        return default_client(self.settings, region=region, endpoint_url=endpoint, max_attempts=attempts)
+
+    def _build_regions(self) -> Regions:
+        given = self._given_clients
+        built = [
+            Region(name, _CountedClient(given[name] if given is not None else self._regional_client(name), self))
+            for name in self.region_settings.regions
+        ]
+        return Regions(built, retry_interval=self.settings.retry_interval, max_backoff=MAX_BACKOFF_S)
 
     # --- read path (no lock) -----------------------------------------------------------------
     @overload
@@ -372,11 +440,15 @@ class SecretCache:
 
     def _fly(self, secret_id: str, entry: _Entry, flight: _Flight, *, forced: bool = False) -> None:
         """Make the call, store what it found (unless the entry was reset meanwhile), wake the waiters."""
-        state, stages = entry.state, entry.stages
+        state, stages, lineage = entry.state, entry.stages, entry.lineage
         now = self._clock()
         try:
             try:
-                new_state = replace(self._call(secret_id, stages, state, now, forced=forced), forced=forced)
+                if self._regions is None:
+                    new_state = self._call(secret_id, stages, state, now, forced=forced)
+                else:
+                    new_state, lineage = self._call_regions(secret_id, stages, state, now, lineage, forced=forced)
+                new_state = replace(new_state, forced=forced)
             except RotationClientError as exc:
                 flight.error = exc
                 new_state = self._failed(secret_id, state, exc, now)
@@ -390,6 +462,7 @@ class SecretCache:
             with entry.lock:
                 if entry.generation == flight.generation:
                     entry.state = new_state
+                    entry.lineage = lineage
                 if entry.flight is flight:
                     entry.flight = None
             flight.done.set()
@@ -424,6 +497,135 @@ class SecretCache:
             expires_at=expires,
             servable_until=expires + self._max_stale,
         )
+
+    # --- several Regions -------------------------------------------------------------------------
+    def _call_regions(
+        self,
+        secret_id: str,
+        stages: tuple[str, ...],
+        state: _State,
+        now: float,
+        lineage: tuple[str, ...],
+        *,
+        forced: bool,
+    ) -> tuple[_State, tuple[str, ...]]:
+        """Ask each Region in turn (``Regions.order``) until one answers acceptably."""
+        regions = self._regions
+        assert regions is not None
+        failures: list[tuple[str, RotationClientError]] = []
+        for region in regions.order(now):
+            try:
+                answer = self._read_region(region, secret_id, stages, state, now, lineage, forced=forced)
+            except SecretDeletedError:
+                raise  # scheduled for deletion is the primary's state, whichever Region says it
+            except RotationClientError as exc:
+                if isinstance(exc, SecretUnavailableError) and not isinstance(exc, _AnswerRefusedError):
+                    self._count(region_failures=1)
+                    wait = regions.failed(region, now)
+                    log.warning(
+                        "secret %r: Secrets Manager in %s failed, skipping it for %.0f s: %s",
+                        secret_id, region.name, wait, exc,
+                    )  # fmt: skip
+                failures.append((region.name, exc))
+                continue
+            recovered = regions.answered(region)
+            self._count_answer(region.name, failover=region.name != regions.preferred)
+            if region.name == regions.preferred and recovered:
+                log.info("secret %r: back to the preferred Region %s", secret_id, region.name)
+            elif failures:
+                log.warning(
+                    "secret %r: read from %s instead (%s)",
+                    secret_id, region.name, "; ".join(f"{name}: {type(exc).__name__}" for name, exc in failures),
+                )  # fmt: skip
+            if forced:
+                answer = self._primary_too(region, answer, secret_id, stages, state, now)
+            return answer.state, answer.lineage
+        raise _combined(secret_id, failures)
+
+    def _primary_too(
+        self, region: Region, answer: _Answer, secret_id: str, stages: tuple[str, ...], state: _State, now: float
+    ) -> _Answer:
+        """A forced refresh (a target rejected the credential) that a replica answered with the
+        version already held asks the primary too, when it is one of the Regions: the replica may
+        lag the rotation that made the credential stale."""
+        regions = self._regions
+        assert regions is not None
+        held = state.snapshot.version_id() if state.snapshot is not None else None
+        got = answer.state.snapshot.version_id() if answer.state.snapshot is not None else None
+        primary = next((r for r in regions.regions if r.name == answer.labels.primary_region), None)
+        if answer.labels.is_from_primary(region.name) or primary is None or got != held or primary.down_until > now:
+            return answer
+        try:
+            better = self._read_region(primary, secret_id, stages, answer.state, now, answer.lineage, forced=True)
+        except RotationClientError as exc:
+            log.info(
+                "secret %r: the primary %s could not confirm the replica's version: %s", secret_id, primary.name, exc
+            )
+            return answer
+        self._count_answer(primary.name, failover=primary.name != regions.preferred)
+        if better.state.snapshot is None or better.state.snapshot.version_id() == held:
+            return answer  # the replica is up to date: keep reading it
+        log.warning(
+            "secret %r: %s serves version %s, the primary %s already %s; reading the primary",
+            secret_id, region.name, held, primary.name, better.state.snapshot.version_id(),
+        )  # fmt: skip
+        return better
+
+    def _read_region(
+        self,
+        region: Region,
+        secret_id: str,
+        stages: tuple[str, ...],
+        state: _State,
+        now: float,
+        lineage: tuple[str, ...],
+        *,
+        forced: bool,
+    ) -> _Answer:
+        """One Region's answer: labels first (DescribeSecret, no value), judged against the
+        versions seen; then, if anything changed, the values by version id."""
+        regional = regional_secret_id(secret_id, region.name)
+        labels = describe_stages(region.client, regional)
+        verdict = judge(lineage, labels.stages, from_primary=labels.is_from_primary(region.name))
+        snapshot = state.snapshot
+        if verdict is Verdict.STALE:
+            self._count(replica_answers_refused=1)
+            raise _AnswerRefusedError(
+                f"secret {secret_id!r} in {region.name}: the replica labels version {labels.stages.get(AWSCURRENT)} "
+                "AWSCURRENT, older than the AWSPREVIOUS of the newest version seen; refused"
+            )
+        holding_newer = snapshot is not None and now < state.servable_until
+        if verdict is Verdict.BEHIND and holding_newer:
+            log.info(
+                "secret %r: %s is one rotation behind; serving the newer version already held", secret_id, region.name
+            )
+            fresh = min(now + self._check, state.servable_until)
+            return _Answer(replace(state, fresh_until=fresh, error=None, retry_at=_NEVER, failures=0), lineage, labels)
+        watched = labels.watched(stages)
+        if not forced and snapshot is not None and now < state.expires_at:
+            self._count(version_checks=1)
+            if watched == dict(snapshot.labels) and all(snapshot.has(stage) for stage in watched):
+                confirmed = replace(
+                    state, fresh_until=min(now + self._check, state.expires_at), verified_at=now, error=None,
+                    retry_at=_NEVER, failures=0,
+                )  # fmt: skip
+                return _Answer(confirmed, advance(lineage, labels.stages), labels)
+        self._count(full_reads=1)
+        fetched, every = fetch_labelled(region.client, regional, stages, now, known=labels)
+        expires = now + self._ttl
+        new_state = _State(
+            replace(fetched, secret_id=secret_id, region=region.name),
+            fresh_until=min(now + self._check, expires),
+            verified_at=now,
+            expires_at=expires,
+            servable_until=expires + self._max_stale,
+        )
+        return _Answer(new_state, lineage if verdict is Verdict.BEHIND else advance(lineage, every.stages), every)
+
+    def _count_answer(self, region: str, *, failover: bool) -> None:
+        with self._stats_lock:
+            self.stats.answers_by_region[region] = self.stats.answers_by_region.get(region, 0) + 1
+            self.stats.failovers += int(failover)
 
     def _failed(self, secret_id: str, state: _State, exc: RotationClientError, now: float) -> _State:
         self._count(failures=1)
@@ -463,10 +665,41 @@ class SecretCache:
         for entry in list(self._entries.values()):
             entry.lock = threading.Lock()
             entry.flight = None
+        if self._regions is not None:
+            if self._given_clients is not None:
+                for client in self._given_clients.values():
+                    forksafe.drop_pooled_connections(client)
+            self._regions = self._build_regions()  # own clients are built anew; new locks, no health inherited
+            self._client = _CountedClient(self._regions.regions[0].client.client, self)
+            return
         inner = self._client.client
-        self._client = _CountedClient(default_client(self.settings) if self._own_client else inner, self)
+        names = self.region_settings.regions
+        rebuilt = self._regional_client(names[0] if names else None) if self._own_client else inner
+        self._client = _CountedClient(rebuilt, self)
         if not self._own_client:
             forksafe.drop_pooled_connections(inner)
+
+
+class _Answer(NamedTuple):
+    """What one Region's answer makes of the entry: its state, the versions seen, the labels."""
+
+    state: _State
+    lineage: tuple[str, ...]
+    labels: Labels
+
+
+class _AnswerRefusedError(SecretUnavailableError):
+    """A Region answered, but with a replica older than what this process already knows."""
+
+
+def _combined(secret_id: str, failures: list[tuple[str, RotationClientError]]) -> RotationClientError:
+    """One error for a call every Region failed: their common type, else unavailable."""
+    reasons = "; ".join(f"{region}: {exc}" for region, exc in failures)
+    kinds = {type(exc) for _, exc in failures}
+    for kind in (SecretNotFoundError, AwsCredentialsError):
+        if kinds == {kind}:
+            return kind(f"secret {secret_id!r}, every Region failed: {reasons}")
+    return SecretUnavailableError(f"secret {secret_id!r}, every Region failed: {reasons}")
 
 
 class _CountedClient:

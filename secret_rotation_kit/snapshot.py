@@ -70,10 +70,12 @@ class SecretSnapshot:
     labels: Mapping[str, str]
     strings: Mapping[str, str]
     fetched_at: float
+    region: str | None = None  # the Region that answered, when the cache reads several
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
-        return f"SecretSnapshot({self.secret_id!r}, versions={dict(self.labels)}, values hidden)"
+        region = f", region={self.region}" if self.region else ""
+        return f"SecretSnapshot({self.secret_id!r}, versions={dict(self.labels)}{region}, values hidden)"
 
     __str__ = __repr__
 

@@ -17,6 +17,7 @@ GetSecretValue refuses it with InvalidRequestException; both are ``SecretDeleted
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -35,7 +36,7 @@ from .exceptions import (
     SecretNotFoundError,
     SecretUnavailableError,
 )
-from .snapshot import AWSCURRENT, SecretSnapshot
+from .snapshot import ALL_STAGES, AWSCURRENT, SecretSnapshot
 
 if TYPE_CHECKING:
     from .settings import CacheSettings
@@ -53,9 +54,12 @@ CREDENTIAL_ERRORS = frozenset(
 )
 
 
-def default_client(settings: CacheSettings) -> Any:
+def default_client(
+    settings: CacheSettings, region: str | None = None, endpoint_url: str | None = None, max_attempts: int | None = None
+) -> Any:
     """A boto3 Secrets Manager client built the default way (``AWS_ENDPOINT_URL``, region,
-    credentials chain) with bounded timeouts: botocore's own are 60 s per read."""
+    credentials chain) with bounded timeouts: botocore's own are 60 s per read. ``region`` and
+    ``endpoint_url`` pin one Region's client (failover between Regions)."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
@@ -63,10 +67,13 @@ def default_client(settings: CacheSettings) -> Any:
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
-        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        # total_max_attempts counts the first attempt too; botocore's max_attempts counts retries only
+        retries={"total_max_attempts": max_attempts or settings.max_attempts, "mode": "standard"},
     )
     try:
-        return boto3.session.Session().client("secretsmanager", config=config)
+        return boto3.session.Session().client(
+            "secretsmanager", region_name=region, endpoint_url=endpoint_url, config=config
+        )
     except NoRegionError:
         raise SecretUnavailableError(
             "no AWS region for Secrets Manager: set AWS_REGION or AWS_DEFAULT_REGION, or pass a client"
@@ -140,15 +147,41 @@ def describe_labels(client: Any, secret_id: str, stages: Sequence[str]) -> dict[
     return stage_labels(client, secret_id, stages)[1]
 
 
-def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """(ARN, {stage: version id}) for the requested stages, from one DescribeSecret."""
+@dataclass(frozen=True)
+class Labels:
+    """Every staged label of a secret at one instant, and whether the answer came from a replica."""
+
+    arn: str
+    stages: dict[str, str]  # AWSCURRENT / AWSPREVIOUS / AWSPENDING -> version id
+    primary_region: str | None  # DescribeSecret's PrimaryRegion (absent for a secret never replicated)
+
+    def is_from_primary(self, region: str) -> bool:
+        return self.primary_region in (None, region)
+
+    def watched(self, stages: Sequence[str]) -> dict[str, str]:
+        return {stage: version for stage, version in self.stages.items() if stage in stages}
+
+
+def describe_stages(client: Any, secret_id: str) -> Labels:
+    """Every staged label from one DescribeSecret (no value is transferred)."""
     described = describe(client, secret_id)
+    arn, labels = _labels_of(described, secret_id, ALL_STAGES)
+    primary = described.get("PrimaryRegion")
+    return Labels(arn, labels, str(primary) if primary else None)
+
+
+def _labels_of(described: Mapping[str, Any], secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
     labels: dict[str, str] = {}
     for version, version_stages in (described.get("VersionIdsToStages") or {}).items():
         for stage in version_stages:
             if stage in stages:
                 labels[stage] = version
     return str(described.get("ARN", secret_id)), labels
+
+
+def stage_labels(client: Any, secret_id: str, stages: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """(ARN, {stage: version id}) for the requested stages, from one DescribeSecret."""
+    return _labels_of(describe(client, secret_id), secret_id, stages)
 
 
 def _value_of(client: Any, secret_id: str, **selector: str) -> Mapping[str, Any] | None:
@@ -188,8 +221,18 @@ def fetch_snapshot(client: Any, secret_id: str, stages: Sequence[str], now: floa
             strings={AWSCURRENT: _string_of(secret_id, response)},
             fetched_at=now,
         )
+    return fetch_labelled(client, secret_id, stages, now)[0]
+
+
+def fetch_labelled(
+    client: Any, secret_id: str, stages: Sequence[str], now: float, *, known: Labels | None = None
+) -> tuple[SecretSnapshot, Labels]:
+    """``stages`` read by version id after one DescribeSecret (or the ``known`` labels of one
+    just made), with every label that DescribeSecret showed: what failover judges answers by."""
     for _ in range(3):  # a version may be deleted between the two reads; look again
-        arn, labels = stage_labels(client, secret_id, stages)
+        every = known or describe_stages(client, secret_id)
+        known = None
+        labels = every.watched(stages)
         if AWSCURRENT not in labels:
             raise SecretNotFoundError(f"secret {secret_id!r} has no AWSCURRENT version")
         strings: dict[str, str] = {}
@@ -202,5 +245,8 @@ def fetch_snapshot(client: Any, secret_id: str, stages: Sequence[str], now: floa
             if text is not None:
                 strings[stage] = text
         if AWSCURRENT in strings:
-            return SecretSnapshot(secret_id=secret_id, arn=arn, labels=labels, strings=strings, fetched_at=now)
+            snapshot = SecretSnapshot(
+                secret_id=secret_id, arn=every.arn, labels=labels, strings=strings, fetched_at=now
+            )
+            return snapshot, every
     raise SecretUnavailableError(f"secret {secret_id!r}: AWSCURRENT kept moving while it was read")

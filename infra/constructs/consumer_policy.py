@@ -3,9 +3,11 @@
 - A role of this account gets one managed policy for the whole environment (IAM attaches at
   most 10 managed policies to a role by default, so one per stack would run out):
   GetSecretValue/DescribeSecret on exactly its secrets, named ``<name>-??????`` (the six random
-  characters Secrets Manager appends to every secret ARN), and the key through Secrets Manager
-  only. A policy is at most 6,144 characters (IAM quotas); a consumer of very many secrets gets
-  as few policies as fit.
+  characters Secrets Manager appends to every secret ARN), in each Region it reads them in (a
+  replica's ARN is the primary's with another Region: user guide, "Replicate secrets across
+  Regions"), and the primary key through Secrets Manager only. A replica Region's key lets its
+  readers decrypt through its own key policy (``replica_key.py``). A policy is at most 6,144
+  characters (IAM quotas); a consumer of very many secrets gets as few policies as fit.
 - A role of another account cannot be given a policy from here: its secrets' resource
   policies allow it to read (``rotated_secret.py``), and the key policy allows it to decrypt
   through Secrets Manager. Its own account must also allow it (both sides are needed).
@@ -28,7 +30,8 @@ READ_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"
 
 @dataclass(frozen=True)
 class ConsumerAccessProps:
-    secrets_by_role: dict[str, tuple[str, ...]]  # role ARN -> secret names
+    # role ARN -> (secret name, the Regions the role reads it in), the primary Region included if it reads there
+    secrets_by_role: dict[str, tuple[tuple[str, tuple[str, ...]], ...]]
     account: str
     partition: str
     region: str
@@ -37,6 +40,11 @@ class ConsumerAccessProps:
 
 def role_account(role_arn: str) -> str:
     return role_arn.split(":")[4]
+
+
+def _secrets_in(arns: list[str]) -> int:
+    """Secrets named by ``arns`` (a primary and its replicas differ only in the Region)."""
+    return len({arn.rsplit(":", 1)[1] for arn in arns})
 
 
 def _chunks(arns: list[str]) -> list[list[str]]:
@@ -59,29 +67,35 @@ class ConsumerAccess(Construct):
         super().__init__(scope, construct_id)
         via_secrets_manager = {"StringEquals": {"kms:ViaService": f"secretsmanager.{props.region}.amazonaws.com"}}
         self.policies: list[iam.ManagedPolicy] = []
-        outside = sorted(arn for arn in props.secrets_by_role if role_account(arn) != props.account)
+        outside = sorted(
+            arn
+            for arn, names in props.secrets_by_role.items()
+            if role_account(arn) != props.account and any(props.region in regions for _, regions in names)
+        )
         for role_arn, names in sorted(props.secrets_by_role.items()):
             if role_account(role_arn) != props.account:
                 continue
             role_id = f"Consumer{hashlib.sha256(role_arn.encode()).hexdigest()[:8]}"
             role = iam.Role.from_role_arn(self, f"{role_id}Role", role_arn, mutable=True)
             arns = [
-                f"arn:{props.partition}:secretsmanager:{props.region}:{props.account}:secret:{name}-??????"
-                for name in sorted(names)
+                f"arn:{props.partition}:secretsmanager:{region}:{props.account}:secret:{name}-??????"
+                for name, regions in sorted(names)
+                for region in sorted(regions)
             ]
+            reads_primary = any(props.region in regions for _, regions in names)
+            key_statements = (
+                [iam.PolicyStatement(actions=["kms:Decrypt"], resources=[props.key.key_arn],
+                                     conditions=via_secrets_manager)]
+                if reads_primary else []
+            )  # fmt: skip
             for number, chunk in enumerate(_chunks(arns)):
                 self.policies.append(
                     iam.ManagedPolicy(
                         self,
                         f"{role_id}Read{number}" if number else f"{role_id}Read",
                         roles=[role],
-                        description=f"read-only access to {len(chunk)} rotated secret(s) of this environment",
-                        statements=[
-                            iam.PolicyStatement(actions=READ_ACTIONS, resources=chunk),
-                            iam.PolicyStatement(
-                                actions=["kms:Decrypt"], resources=[props.key.key_arn], conditions=via_secrets_manager
-                            ),
-                        ],
+                        description=f"read-only access to {_secrets_in(chunk)} rotated secret(s) of this environment",
+                        statements=[iam.PolicyStatement(actions=READ_ACTIONS, resources=chunk), *key_statements],
                     )
                 )
         if outside:

@@ -1,5 +1,7 @@
 """One dashboard per environment: steps and rotations per kind, step durations, Lambda errors,
-and step outcomes per secret from the functions' structured logs. Every metric is filtered by
+and step outcomes per secret from the functions' structured logs; with replica Regions, the
+replicas not in sync or lagging and, from the rotation-age check's log, which ones and why.
+Every metric is filtered by
 the environment's dimension, and the log query names only the environment's per-kind log
 groups (base stack), which exist for as long as the dashboard does: at most six, well inside
 Logs Insights' 50 log groups per query (StartQuery API reference)."""
@@ -24,6 +26,7 @@ class RotationDashboardProps:
     log_group_names: tuple[str, ...]
     max_rotation_days: int
     environment: str  # "<app>/<env>"
+    monitor_log_group_name: str | None = None  # the age check's log group: replica health (with replicas)
 
 
 MAX_LOG_GROUPS_PER_QUERY = 50
@@ -102,6 +105,34 @@ class RotationDashboard(Construct):
                     'filter message in ["step succeeded", "step failed"]',
                     "stats latest(@timestamp) as last, count(*) as steps by secret_arn, message",
                     "sort last desc",
+                ],
+            ),
+        )
+        if props.monitor_log_group_name is not None:
+            self._replicas(props, props.monitor_log_group_name)
+
+    def _replicas(self, props: RotationDashboardProps, log_group_name: str) -> None:
+        def count(name: str) -> cloudwatch.Metric:
+            return rotation_metric(
+                name, environment=props.environment, statistic="Maximum", period=AGE_CHECK_EVERY, label=name
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Replicas not in sync / lagging the primary",
+                width=12,
+                left=[count("ReplicasNotInSync"), count("ReplicasLagging")],
+            ),
+            cloudwatch.LogQueryWidget(
+                title="Replica health per secret and Region (latest check)",
+                width=12,
+                log_group_names=[log_group_name],
+                query_lines=[
+                    "fields @timestamp, secret, region, status, status_message, lag_seconds",
+                    'filter message = "replica health"',
+                    "stats latest(status) as state, latest(status_message) as why, latest(lag_seconds) as lag "
+                    "by secret, region",
+                    "sort state asc",
                 ],
             ),
         )

@@ -5,7 +5,14 @@ The secret survives every stack operation but the one that created it: ``RetainE
 keeps it when it leaves the template or its stack is deleted, and deletes it only if the
 deploy that created it rolls back (so a retry can create it again); ``UpdateReplacePolicy:
 Retain`` keeps the old one should a change ever need a replacement (CloudFormation
-DeletionPolicy / UpdateReplacePolicy attributes)."""
+DeletionPolicy / UpdateReplacePolicy attributes).
+
+Replicas (``ReplicaRegions``): Secrets Manager copies the secret's versions, staging labels,
+tags and resource policy to each replica Region; rotation stays here, on the primary (a replica
+"can't be updated independently from its primary secret, except for its encryption key"). Each
+replica is encrypted with the environment's key of its Region, named by alias (``ReplicaRegions``
+``KmsKeyId`` takes an ARN, a key id or an alias), and the secret carries the tag
+``rotation-kit:replica-regions`` so the rotation-age check knows which replicas to expect."""
 
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from constructs import Construct, IConstruct
 
 from infra.config import SecretConfig, SecretReference
 from infra.nag import acknowledge
-from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY
+from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY, REPLICA_REGIONS_TAG_KEY, replica_regions_tag
 from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE
 from lambdas.targets.passwords import PRINTABLE_ASCII, PasswordRule
 
@@ -47,6 +54,8 @@ class RotatedSecretProps:
     # Resources the deploy-time rotation or configuration test needs first (ingress rules).
     prerequisites: tuple[IConstruct, ...] = field(default_factory=tuple)
     cross_account_readers: tuple[str, ...] = ()  # role ARNs of other accounts that may read it
+    replica_regions: tuple[str, ...] = ()  # Secrets Manager replicates the secret there
+    replica_key_alias: str | None = None  # the alias of each replica Region's key (required with replicas)
 
 
 def _endpoint(target: object) -> dict[str, object]:
@@ -152,6 +161,7 @@ class RotatedSecret(Construct):
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         Tags.of(self.secret).add(ENVIRONMENT_TAG_KEY, props.environment_tag)
+        self._replicas(props)
         self._resource_policy(stack, props.cross_account_readers)
         self.schedule = secretsmanager.CfnRotationSchedule(
             self,
@@ -181,6 +191,18 @@ class RotatedSecret(Construct):
         acknowledge(
             self.secret, "AwsSolutions-SMG4", "rotation is configured by CfnRotationSchedule with a schedule expression"
         )
+
+    def _replicas(self, props: RotatedSecretProps) -> None:
+        if not props.replica_regions:
+            return
+        if props.replica_key_alias is None:
+            raise ValueError(f"secret {props.name!r}: replica_regions need replica_key_alias (each replica's key)")
+        cfn: secretsmanager.CfnSecret = self.secret.node.default_child  # type: ignore[assignment]
+        cfn.replica_regions = [
+            secretsmanager.CfnSecret.ReplicaRegionProperty(region=region, kms_key_id=props.replica_key_alias)
+            for region in sorted(props.replica_regions)
+        ]
+        Tags.of(self.secret).add(REPLICA_REGIONS_TAG_KEY, replica_regions_tag(props.replica_regions))
 
     def _resource_policy(self, stack: Stack, readers: tuple[str, ...]) -> None:
         """Nobody outside this account may use the secret, except the configured readers, who

@@ -5,6 +5,9 @@
 - ``CheckSilent``: no check result for two periods, whatever the reason (the function, its
   schedule or its permissions gone): missing data is breaching.
 - ``RotationOff``: some secret of the environment has rotation turned off.
+- With replica Regions, ``ReplicaNotInSync``: a replica's ``ReplicationStatus`` is not
+  ``InSync`` (or the replica is missing), and ``ReplicaLagging``: a replica's AWSCURRENT is not
+  the primary's AWSCURRENT well after the primary's last rotation (``lambdas.rotation_monitor.replicas``).
 
 The check also runs once when the base stack is deployed (a custom resource backed by the
 same function), so ``CheckSilent``, created after it, starts from a real data point."""
@@ -40,6 +43,10 @@ class RotationMonitorProps:
     code: lambda_.Code
     log_group: logs.ILogGroup
     topic: sns.ITopic
+    replica_regions: tuple[str, ...] = ()
+    # ARN patterns (the environment's name prefix in the primary and each replica Region) the check
+    # may DescribeSecret: ReplicationStatus is in DescribeSecret only, not in ListSecrets.
+    described_secrets: tuple[str, ...] = ()
 
 
 class RotationMonitor(Construct):
@@ -60,6 +67,17 @@ class RotationMonitor(Construct):
         )
         list_secrets = iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"])
         self.check.role.add_to_principal_policy(list_secrets)
+        if props.described_secrets:
+            self.check.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["secretsmanager:DescribeSecret"], resources=list(props.described_secrets))
+            )
+            for pattern in props.described_secrets:
+                acknowledge(
+                    self.check.role,
+                    f"AwsSolutions-IAM5[Resource::{pattern}]",
+                    "the check describes every secret of the environment (its name prefix) in the primary and each "
+                    "replica Region; DescribeSecret returns metadata only, never a value",
+                )
         acknowledge(
             self.check.role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -109,15 +127,41 @@ class RotationMonitor(Construct):
             "Runbook: docs/deploy.md#monitorsilent",
         )
         self.silent.node.add_dependency(self.first_run)
-        self.rotation_off = environment_metric("RotationOffSecrets", "Maximum").create_alarm(
-            self,
+
+        def any_counted(metric: str, construct_id: str, description: str) -> cloudwatch.Alarm:
+            """An alarm when the check counted at least one secret (or replica) in ``metric``."""
+            return environment_metric(metric, "Maximum").create_alarm(
+                self,
+                construct_id,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+
+        self.rotation_off = any_counted(
+            "RotationOffSecrets",
             "RotationOff",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"Rotation is turned off for a secret of {props.environment_tag}: the check's log "
-            "names it. Runbook: docs/deploy.md#rotationoff",
+            f"Rotation is turned off for a secret of {props.environment_tag}: the check's log names it. "
+            "Runbook: docs/deploy.md#rotationoff",
         )
-        for alarm in (self.failing, self.silent, self.rotation_off):
+        self.replica_alarms: list[cloudwatch.Alarm] = []
+        if props.replica_regions:
+            regions = ", ".join(props.replica_regions)
+            self.replica_alarms = [
+                any_counted(
+                    "ReplicasNotInSync",
+                    "ReplicaNotInSync",
+                    f"A replica of a {props.environment_tag} secret ({regions}) is not InSync or is missing: the "
+                    "check's log names it and its status message. Runbook: docs/deploy.md#replicanotinsync",
+                ),
+                any_counted(
+                    "ReplicasLagging",
+                    "ReplicaLagging",
+                    f"A replica of a {props.environment_tag} secret ({regions}) still serves an older AWSCURRENT "
+                    "than the primary after its last rotation. Runbook: docs/deploy.md#replicalagging",
+                ),
+            ]
+        for alarm in (self.failing, self.silent, self.rotation_off, *self.replica_alarms):
             alarm.add_alarm_action(action)

@@ -22,11 +22,11 @@ from .calls import record_call
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},  # 3 in all (max_attempts would count retries)
 )
 
 _REGION_KEYS = ("AWS_DEFAULT_REGION", "AWS_REGION")
-_clients: dict[str, tuple[tuple[object, ...], Any]] = {}
+_clients: dict[tuple[str, str | None], tuple[tuple[object, ...], Any]] = {}
 _clients_lock = threading.Lock()
 
 
@@ -40,14 +40,15 @@ def _client_key() -> tuple[object, ...]:
     return (id(boto3.DEFAULT_SESSION), *(os.environ.get(name) for name in _REGION_KEYS), *endpoints)
 
 
-def aws_client(service: str) -> Any:
-    """Return a (cached) boto3 client for ``service`` whose every call is recorded."""
+def aws_client(service: str, region: str | None = None) -> Any:
+    """Return a (cached) boto3 client for ``service`` whose every call is recorded; in ``region``
+    when given (the rotation-age check reads replicas), else the default Region."""
     with _clients_lock:
-        cached = _clients.get(service)
+        cached = _clients.get((service, region))
         if cached is not None and cached[0] == _client_key():
             return cached[1]
-        client = boto3.client(service, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
+        client = boto3.client(service, region_name=region, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
         client.meta.events.register("before-call.*.*", _record_operation)
         # Key after creating: boto3.client() may have just created the default session.
-        _clients[service] = (_client_key(), client)
+        _clients[(service, region)] = (_client_key(), client)
         return client

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from lambdas.rotation.telemetry import METRICS_NAMESPACE, SERVICE, logger
 from lambdas.rotation_monitor.deploy_hook import handle_deployment, is_custom_resource_event
 from lambdas.rotation_monitor.monitor import MonitorSettings, environment_secrets, measure
+from lambdas.rotation_monitor.replicas import ReplicaHealth, replica_health
 
 
 def _publish(name: str, value: float, dimensions: dict[str, str]) -> None:
@@ -24,13 +25,12 @@ def _publish(name: str, value: float, dimensions: dict[str, str]) -> None:
 
 def check() -> dict[str, Any]:
     """Publish DaysSinceLastRotation per secret, and OverdueSecrets and RotationOffSecrets for the
-    environment (every run, even with no secret: the "check silent" alarm watches them)."""
+    environment (every run, even with no secret: the "check silent" alarm watches them); with
+    replicated secrets, ReplicasNotInSync and ReplicasLagging too."""
     settings = MonitorSettings.from_env()
-    ages = measure(
-        environment_secrets(settings.environment),
-        now=datetime.now(UTC),
-        max_rotation_days=settings.max_rotation_days,
-    )
+    now = datetime.now(UTC)
+    listed = list(environment_secrets(settings.environment))
+    ages = measure(listed, now=now, max_rotation_days=settings.max_rotation_days)
     dimensions = {"service": SERVICE, "environment": settings.environment}
     for age in ages:
         _publish("DaysSinceLastRotation", age.days_since_rotation, {**dimensions, "SecretName": age.name})
@@ -45,7 +45,23 @@ def check() -> dict[str, Any]:
     if rotation_off:
         logger.warning("secrets with rotation turned off", extra={"rotation_off": rotation_off})
     logger.info("rotation ages measured", extra={"secrets": len(ages), "overdue": len(overdue)})
-    return {"secrets": len(ages), "overdue": overdue, "rotation_off": rotation_off}
+    result: dict[str, Any] = {"secrets": len(ages), "overdue": overdue, "rotation_off": rotation_off}
+    replicas = replica_health(listed, now=now)
+    if replicas:
+        result.update(_report_replicas(replicas, dimensions))
+    return result
+
+
+def _report_replicas(replicas: list[ReplicaHealth], dimensions: dict[str, str]) -> dict[str, Any]:
+    """One log line per replica (the dashboard's table) and the environment's two counts."""
+    for health in replicas:
+        healthy = health.in_sync and not health.lagging
+        (logger.info if healthy else logger.warning)("replica health", extra=health.log_fields())
+    not_in_sync = [f"{h.secret} ({h.region})" for h in replicas if not h.in_sync]
+    lagging = [f"{h.secret} ({h.region})" for h in replicas if h.lagging]
+    _publish("ReplicasNotInSync", len(not_in_sync), dimensions)
+    _publish("ReplicasLagging", len(lagging), dimensions)
+    return {"replicas": len(replicas), "replicas_not_in_sync": not_in_sync, "replicas_lagging": lagging}
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -21,7 +21,20 @@ from lambdas.rotation.aws import aws_client
 from lambdas.rotation.errors import ConfigurationError
 
 ENVIRONMENT_TAG_KEY = "rotation-kit:environment"
+# The replica Regions a secret should have, space-separated (tag values allow letters, digits,
+# spaces and + - = . _ : / @, not commas). Tags are replicated with the secret.
+REPLICA_REGIONS_TAG_KEY = "rotation-kit:replica-regions"
 _SECONDS_PER_DAY = 86400
+
+
+def replica_regions_tag(regions: Iterable[str]) -> str:
+    return " ".join(sorted(regions))
+
+
+def expected_replica_regions(secret: Mapping[str, Any]) -> tuple[str, ...]:
+    """The replica Regions the CDK app configured for ``secret`` (from its tag)."""
+    tags = {tag["Key"]: tag["Value"] for tag in secret.get("Tags", [])}
+    return tuple(tags.get(REPLICA_REGIONS_TAG_KEY, "").split())
 
 
 @dataclass(frozen=True)

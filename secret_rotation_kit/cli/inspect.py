@@ -152,6 +152,47 @@ def staged_versions(described: dict[str, Any]) -> list[Version]:
     return rows
 
 
+@dataclass(frozen=True)
+class Replica:
+    """One replica of a secret, as the primary's DescribeSecret lists it (``ReplicationStatus``)."""
+
+    region: str
+    status: str  # InSync, InProgress, Failed (Secrets Manager's words)
+    status_message: str
+    kms_key_id: str | None
+    last_accessed: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "status": self.status,
+            "status_message": self.status_message,
+            "kms_key_id": self.kms_key_id,
+            "last_accessed": self.last_accessed.isoformat() if self.last_accessed else None,
+        }
+
+    def line(self) -> str:
+        flag = "" if self.status == "InSync" else f" ({self.status_message})" if self.status_message else ""
+        return f"{self.region} {self.status}{flag}"
+
+
+def replicas_of(described: dict[str, Any]) -> list[Replica]:
+    """The secret's replicas by Region name; none for a secret that is not replicated."""
+    return sorted(
+        (
+            Replica(
+                region=str(entry.get("Region")),
+                status=str(entry.get("Status", "-")),
+                status_message=str(entry.get("StatusMessage", "")),
+                kms_key_id=entry.get("KmsKeyId"),
+                last_accessed=as_datetime(entry.get("LastAccessedDate")),
+            )
+            for entry in described.get("ReplicationStatus") or []
+        ),
+        key=lambda replica: replica.region,
+    )
+
+
 def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
     """A version's SecretString, or None when it has none (an empty AWSPENDING) or is gone."""
     try:

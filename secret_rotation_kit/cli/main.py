@@ -26,6 +26,7 @@ from .inspect import (
     in_environment,
     kind_of,
     overdue,
+    replicas_of,
     schedule_of,
     staged_versions,
     value_of,
@@ -101,7 +102,8 @@ def status(
     ctx: typer.Context,
     env: Annotated[str | None, typer.Option("--env", help="Only this environment (tag or name segment).")] = None,
 ) -> None:
-    """Every secret: kind, rotation on/off, schedule, last/next rotation, overdue, staged version ids.
+    """Every secret: kind, rotation on/off, schedule, last/next rotation, overdue, staged version ids,
+    and its replicas with their replication status.
 
     Reads no secret value (ListSecrets and DescribeSecret only). A secret that cannot be
     described is shown as unreadable and the others still are.
@@ -124,10 +126,11 @@ def status(
             described = describe(client, str(entry.get("ARN") or name))
         except CliError as error:
             unreadable += 1
-            rows.append([name, "unreadable", "-", "-", "-", "-", "-", str(error)])
+            rows.append([name, "unreadable", "-", "-", "-", "-", "-", str(error), "-"])
             documents.append({"name": name, "error": str(error)})
             continue
         staged = staged_versions(described)
+        replicas = replicas_of(described)
         document = {
             "name": name,
             "kind": kind_of(described),
@@ -137,6 +140,7 @@ def status(
             "next_rotation": when(described.get("NextRotationDate")),
             "overdue": overdue(described, now),
             "versions": [row.to_json() for row in staged],
+            "replicas": [replica.to_json() for replica in replicas],
         }
         documents.append(document)
         rows.append(
@@ -149,6 +153,7 @@ def status(
                 str(document["next_rotation"]),
                 "OVERDUE" if document["overdue"] else "no",
                 "\n".join(f"{','.join(row.stages)} {row.version_id}" for row in staged),
+                "\n".join(replica.line() for replica in replicas) or "-",
             ]
         )
     if output.as_json:
@@ -157,7 +162,18 @@ def status(
         output.line(f"no secrets{f' in environment {env!r}' if env else ''}")
     else:
         output.table(
-            ("secret", "kind", "rotation", "schedule", "last rotated", "next rotation", "overdue", "stages"), rows
+            (
+                "secret",
+                "kind",
+                "rotation",
+                "schedule",
+                "last rotated",
+                "next rotation",
+                "overdue",
+                "stages",
+                "replicas",
+            ),
+            rows,
         )
     if unreadable:
         output.error(f"{unreadable} secret(s) could not be described (shown as unreadable)")

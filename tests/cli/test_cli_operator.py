@@ -26,6 +26,7 @@ from moto.secretsmanager.models import SecretsManagerBackend
 from typer.testing import CliRunner, Result
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
+from local_rotation import set_replica_status
 from local_rotation.service_hook import register_rotation_function, unregister_rotation_function
 from local_servers.blackhole import dead_port
 from secret_rotation_kit import __version__
@@ -110,6 +111,39 @@ def test_status_json_is_a_document_of_every_secret_with_its_version_ids(local: L
     assert document["name"] == "app/dev/hmac_key/json"
     assert document["versions"] == [{"version_id": current, "stages": ["AWSCURRENT"], "created": None}]
     assert (document["kind"], document["rotation"], document["overdue"]) == ("hmac_key", True, False)
+
+
+def test_status_shows_each_replica_and_its_replication_status_without_reading_a_value(
+    local: LocalAws, api_calls: Counter[str]
+) -> None:
+    arn = str(local.client.create_secret(
+        Name="app/dev/hmac_key/replicated", SecretString=json.dumps(HMAC_VALUE),
+        AddReplicaRegions=[{"Region": "us-west-2", "KmsKeyId": "alias/app-dev-secrets"},
+                           {"Region": "eu-central-1", "KmsKeyId": "alias/app-dev-secrets"}],
+    )["ARN"])  # fmt: skip
+    local.create("app/dev/hmac_key/single", HMAC_VALUE)
+    set_replica_status(arn, "us-west-2", "Failed", "Access to KMS is not allowed")
+    api_calls.clear()
+
+    table = cli(local, "status")
+    document = cli(local, "--json", "status")
+
+    assert table.exit_code == 0, table.output
+    rows = {line.split("\t")[0]: line.split("\t") for line in table.stdout.splitlines()}
+    assert rows["secret"][8] == "replicas"
+    # one line per replica on a terminal; piped, the lines of a cell are joined by spaces
+    assert (
+        rows["app/dev/hmac_key/replicated"][8] == "eu-central-1 InSync us-west-2 Failed (Access to KMS is not allowed)"
+    )
+    assert rows["app/dev/hmac_key/single"][8] == "-"
+    replicated = next(d for d in json.loads(document.stdout) if d["name"] == "app/dev/hmac_key/replicated")
+    assert replicated["replicas"] == [
+        {"region": "eu-central-1", "status": "InSync", "status_message": "Replication succeeded",
+         "kms_key_id": "alias/app-dev-secrets", "last_accessed": None},
+        {"region": "us-west-2", "status": "Failed", "status_message": "Access to KMS is not allowed",
+         "kms_key_id": "alias/app-dev-secrets", "last_accessed": None},
+    ]  # fmt: skip
+    assert api_calls["GetSecretValue"] == 0
 
 
 def test_piped_output_has_no_table_drawing_characters(local: LocalAws) -> None:

@@ -85,9 +85,12 @@ def test_the_default_client_has_timeouts_of_seconds_not_botocores_60(monkeypatch
 
     assert config.connect_timeout <= 5
     assert config.read_timeout <= 10
-    assert config.retries["total_max_attempts"] <= 3
+    # SECRET_ROTATION_MAX_ATTEMPTS counts every attempt (botocore's max_attempts counts retries only)
+    assert config.retries["total_max_attempts"] == 2
     monkeypatch.setenv("SECRET_ROTATION_READ_TIMEOUT", "1.5")
-    assert SecretCache()._client.client.meta.config.read_timeout == 1.5
+    monkeypatch.setenv("SECRET_ROTATION_MAX_ATTEMPTS", "1")
+    configured = SecretCache()._client.client.meta.config
+    assert (configured.read_timeout, configured.retries["total_max_attempts"]) == (1.5, 1)
 
 
 def test_the_default_client_gives_up_on_a_hung_secrets_manager_within_its_read_timeout(

@@ -63,7 +63,7 @@ def test_every_secret_has_an_overdue_alarm_at_the_policy(
         )
 
 
-def test_rotation_age_check_runs_every_six_hours_unreserved_and_may_only_list_secrets(
+def test_rotation_age_check_runs_every_six_hours_unreserved_and_may_only_list_and_describe(
     example_templates: Templates,
 ) -> None:
     base = example_templates[BASE]
@@ -76,7 +76,13 @@ def test_rotation_age_check_runs_every_six_hours_unreserved_and_may_only_list_se
         "Environment"]["Variables"].items()  # fmt: skip
     base.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(6 hours)"})
     statements = _statements_of_function(base, MONITOR)
-    assert statements == [{"Action": "secretsmanager:ListSecrets", "Effect": "Allow", "Resource": "*"}]
+    prefix = "arn:aws:secretsmanager:{}:123456789012:secret:shop/example/*"
+    assert statements == [
+        {"Action": "secretsmanager:ListSecrets", "Effect": "Allow", "Resource": "*"},
+        # ReplicationStatus is in DescribeSecret only; the replica's own state in its Region
+        {"Action": "secretsmanager:DescribeSecret", "Effect": "Allow",
+         "Resource": [prefix.format("eu-west-1"), prefix.format("eu-central-1")]},
+    ]  # fmt: skip
     failing = _alarm(base, "RotationAgeCheckFailing")
     assert (failing["MetricName"], failing["Threshold"]) == ("Errors", 1)
 
@@ -131,16 +137,18 @@ def test_dashboard_shows_days_since_last_rotation_of_this_environment(example_te
     )
 
 
-def test_dashboard_log_query_names_only_log_groups_the_base_stack_creates(example_templates: Templates) -> None:
+def test_dashboard_log_queries_name_only_log_groups_the_base_stack_creates(example_templates: Templates) -> None:
     base = example_templates[BASE].to_json()["Resources"]
     created = {r["Properties"]["LogGroupName"] for r in base.values() if r["Type"] == "AWS::Logs::LogGroup"}
-    (query,) = [w["properties"]["query"] for w in _dashboard(example_templates)["widgets"] if w["type"] == "log"]
-    queried = set(re.findall(r"SOURCE '([^']+)'", query))
+    queries = {w["properties"]["title"]: set(re.findall(r"SOURCE '([^']+)'", w["properties"]["query"]))
+               for w in _dashboard(example_templates)["widgets"] if w["type"] == "log"}  # fmt: skip
     kinds = ("hmac_key", "postgres_alternating", "valkey_acl", "elasticache_user", "elasticache_auth_token")
     in_use = {f"/aws/lambda/shop-example-rotation/{kind}" for kind in kinds}
-    assert queried == in_use
-    assert queried <= created
-    assert len(queried) <= 50  # Logs Insights: at most 50 log groups per query
+    assert queries["Step outcomes per secret (last rotation first)"] == in_use
+    assert queries["Replica health per secret and Region (latest check)"] == {"/aws/lambda/shop-example-rotation-age"}
+    for queried in queries.values():
+        assert queried <= created
+        assert len(queried) <= 50  # Logs Insights: at most 50 log groups per query
 
 
 def test_functions_in_the_vpc_get_a_secrets_manager_endpoint_by_default(example_templates: Templates) -> None:

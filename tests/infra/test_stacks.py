@@ -257,16 +257,19 @@ def test_alarms_page_the_topic(example_templates: Templates) -> None:
 def test_consumer_gets_one_read_only_policy_for_the_environment(
     example_templates: Templates, example_config: EnvironmentConfig
 ) -> None:
-    policies = [p for t in example_templates.values() for p in _resources(t, "AWS::IAM::ManagedPolicy").values()]
+    policies = [p for t in example_templates.values() for p in _resources(t, "AWS::IAM::ManagedPolicy").values()
+                if "Roles" in p["Properties"]]  # fmt: skip
     assert len(policies) == 1  # in the base stack, whatever stacks its secrets are in
     statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
     read = statements[0]
     assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     expected = sorted(
-        f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{example_config.secret_name(s)}-??????"
+        f"arn:aws:secretsmanager:{region}:123456789012:secret:{example_config.secret_name(s)}-??????"
         for s in example_config.secrets
         if s.consumers
+        for region in ("eu-west-1", *example_config.replica_regions_of(s))
     )
+    assert any(":eu-central-1:" in arn for arn in expected)  # the example's consumer reads the replicas too
     assert sorted(read["Resource"]) == expected
     assert statements[1]["Action"] == "kms:Decrypt"
     assert statements[1]["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
