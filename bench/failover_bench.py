@@ -25,10 +25,9 @@ from lambdas.hmac_key.handler import lambda_handler as hmac_handler
 from local_rotation import RotationDriver
 from local_rotation.server import local_aws
 from local_servers.switchable import SwitchableEndpoint
-from reliability.readers import ConcurrentReaders
+from reliability.readers import PRIMARY, REPLICA, ConcurrentReaders, outage_cache
 from secret_rotation_kit import SecretCache
 
-PRIMARY, REPLICA = "us-east-1", "us-west-2"
 TIMEOUT_S = 1.0  # SECRET_ROTATION_CONNECT_TIMEOUT / _READ_TIMEOUT for the readers
 
 
@@ -46,14 +45,7 @@ def _outage(
     kind: str, endpoint: SwitchableEndpoint, moto_url: str, secret_arn: str, *, quick: bool
 ) -> dict[str, float]:
     retry = 0.3 if quick else 5.0  # quick: a short backoff; full: the library's default
-    cache = SecretCache(
-        regions=[PRIMARY, REPLICA],
-        endpoint_urls={PRIMARY: endpoint.url, REPLICA: moto_url},
-        ttl=0.5,
-        version_check_interval=0.1,
-        max_stale=0,
-        retry_interval=retry,
-    )
+    cache = outage_cache(endpoint.url, moto_url, retry_interval=retry)
     answers = cache.stats.answers_by_region
     outage_s = 1.0 if quick else 8.0
     with ConcurrentReaders(cache, secret_arn).running(threads=4 if quick else 8) as readers:

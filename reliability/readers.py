@@ -11,6 +11,21 @@ from dataclasses import dataclass, field
 
 from secret_rotation_kit import SecretCache
 
+PRIMARY, REPLICA = "us-east-1", "us-west-2"
+
+
+def outage_cache(primary_url: str, replica_url: str, *, retry_interval: float) -> SecretCache:
+    """A two-Region cache tuned so an outage shows within a second: with ``max_stale=0``
+    nothing is served from memory past the 0.5 s ttl, so every read then needs a Region."""
+    return SecretCache(
+        regions=[PRIMARY, REPLICA],
+        endpoint_urls={PRIMARY: primary_url, REPLICA: replica_url},
+        ttl=0.5,
+        version_check_interval=0.1,
+        max_stale=0,
+        retry_interval=retry_interval,
+    )
+
 
 @dataclass
 class ConcurrentReaders:

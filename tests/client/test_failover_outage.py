@@ -20,10 +20,8 @@ from lambdas.rotation.telemetry import quiet_function_telemetry
 from local_rotation import RotationDriver
 from local_rotation.server import local_aws
 from local_servers.switchable import SwitchableEndpoint
-from reliability.readers import ConcurrentReaders
+from reliability.readers import PRIMARY, REPLICA, ConcurrentReaders, outage_cache
 from secret_rotation_kit import SecretCache
-
-PRIMARY, REPLICA = "us-east-1", "us-west-2"
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -61,14 +59,7 @@ def test_readers_keep_serving_through_a_refused_then_hung_endpoint_and_return_to
 ) -> None:
     arn, endpoint, moto_url = world
     # max_stale=0: past its ttl nothing is served from memory, so every read needs a Region to answer
-    cache = SecretCache(
-        regions=[PRIMARY, REPLICA],
-        endpoint_urls={PRIMARY: endpoint.url, REPLICA: moto_url},
-        ttl=0.5,
-        version_check_interval=0.1,
-        max_stale=0,
-        retry_interval=0.3,
-    )
+    cache = outage_cache(endpoint.url, moto_url, retry_interval=0.3)
     answers = cache.stats.answers_by_region
 
     with ConcurrentReaders(cache, arn).running() as readers:
