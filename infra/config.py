@@ -27,6 +27,8 @@ from infra.regions import check_region, partition_of_known_region
 from infra.schedules import MAX_ROTATION_DAYS, check_window, parse_schedule
 from lambdas.rotation_monitor.monitor import replica_regions_tag
 from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH
+from lambdas.targets.postgres import MAX_IDENTIFIER_BYTES
+from lambdas.targets.postgres_roles import CLONE_SUFFIX, MAX_BASE_BYTES, base_role
 from lambdas.targets.valkey import managed_endpoint
 
 Kind = Literal[
@@ -182,7 +184,15 @@ class PostgresTarget(_AdminSecret):
     host: str = Field(min_length=1)
     port: int = Field(5432, ge=1, le=65535)
     dbname: str = "postgres"
-    username: str = Field(min_length=1, max_length=63)
+    username: str = Field(min_length=1)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        # PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 *bytes*, not characters
+        if len(value.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+            raise ValueError(f"must be at most {MAX_IDENTIFIER_BYTES} bytes (PostgreSQL's identifier limit)")
+        return value
 
 
 class ValkeyTarget(_AdminSecret):
@@ -376,6 +386,13 @@ class SecretConfig(_Model):
             raise ValueError(f"kind {self.kind!r} needs a '{section}' target section")
         if self.kind == "postgres_alternating" and self.postgres and not self.postgres.admin_secret_arn:
             raise ValueError("postgres_alternating needs postgres.admin_secret_arn (the masterarn admin secret)")
+        if self.kind == "postgres_alternating" and self.postgres:
+            base = base_role(self.postgres.username)
+            if len(base.encode("utf-8")) > MAX_BASE_BYTES:  # the function refuses it at createSecret
+                raise ValueError(
+                    f"postgres.username: base name {base!r} must be at most {MAX_BASE_BYTES} bytes "
+                    f"so that its twin '{base}{CLONE_SUFFIX}' fits PostgreSQL's {MAX_IDENTIFIER_BYTES}"
+                )
         if self.password is not None and self.kind not in PASSWORD_KINDS:
             raise ValueError(f"'password' settings apply to password kinds, not {self.kind!r}")
         if self.tls is not None and self.kind not in NETWORKED_KINDS:

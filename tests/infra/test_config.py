@@ -83,6 +83,8 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.3.password": {"length": 200}}, "password.length 200 is over ElastiCache's 128"),
         ({"secrets.1.stack": "Overflow"}, "secrets.1.stack: String should match pattern"),
         ({"reserved_concurrency": 5}, "reserved_concurrency: Input should be greater than or equal to 10"),
+        ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username: base name '{'a' * 58}' must be at most 57"),
+        ({"secrets.1.postgres.username": "é" * 32}, "secrets.1.postgres.username: must be at most 63 bytes"),
         ({"elasticache_wait_seconds": 900}, "elasticache_wait_seconds: Input should be less than or equal to 840"),
         ({"network.endpoint_security_group_id": "sg-0a1b2c3d4e5f60799"}, "it needs api_access: existing"),
         (
