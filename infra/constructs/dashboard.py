@@ -79,9 +79,18 @@ class RotationDashboard(Construct):
                 ],
             ),
             cloudwatch.GraphWidget(
-                title="Days since last rotation, per secret",
+                # SEARCH returns at most 500 time series (CDK SearchExpression / CloudWatch search
+                # syntax docs): past 500 secrets some are not drawn, the "oldest" line still covers all
+                title="Days since last rotation, per secret (up to 500) and oldest of all",
                 width=12,
                 left=[
+                    rotation_metric(
+                        "OldestRotationDays",
+                        environment=props.environment,
+                        statistic="Maximum",
+                        period=AGE_CHECK_EVERY,
+                        label="oldest (all secrets)",
+                    ),
                     cloudwatch.MathExpression(
                         expression=(
                             f"SEARCH('{{{METRICS_NAMESPACE},SecretName,environment,service}} "

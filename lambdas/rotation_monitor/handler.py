@@ -24,8 +24,8 @@ def _publish(name: str, value: float, dimensions: dict[str, str]) -> None:
 
 
 def check() -> dict[str, Any]:
-    """Publish DaysSinceLastRotation per secret, and OverdueSecrets and RotationOffSecrets for the
-    environment (every run, even with no secret: the "check silent" alarm watches them); with
+    """Publish DaysSinceLastRotation per secret, OldestRotationDays, and OverdueSecrets and
+    RotationOffSecrets for the environment (every run, even with no secret: the "check silent" alarm watches them); with
     replicated secrets, ReplicasNotInSync and ReplicasLagging too."""
     settings = MonitorSettings.from_env()
     now = datetime.now(UTC)
@@ -34,6 +34,8 @@ def check() -> dict[str, Any]:
     dimensions = {"service": SERVICE, "environment": settings.environment}
     for age in ages:
         _publish("DaysSinceLastRotation", age.days_since_rotation, {**dimensions, "SecretName": age.name})
+    if ages:  # the environment's oldest: a dashboard SEARCH shows at most 500 secrets, this all of them
+        _publish("OldestRotationDays", max(age.days_since_rotation for age in ages), dimensions)
     overdue = [age.name for age in ages if age.overdue]
     rotation_off = [age.name for age in ages if not age.rotation_enabled]
     _publish("OverdueSecrets", len(overdue), dimensions)

@@ -69,9 +69,10 @@ def test_handler_publishes_age_per_secret_and_the_overdue_count(
     assert age["SecretName"] == "shop/prod/hmac_key/a"
     assert (age["service"], age["environment"]) == ("secret-rotation", "shop/prod")
     assert age["DaysSinceLastRotation"] == [0.0]  # created just now
+    assert by_metric["OldestRotationDays"]["OldestRotationDays"] == [0.0]
     assert by_metric["OverdueSecrets"]["OverdueSecrets"] == [0.0]
     assert by_metric["RotationOffSecrets"]["RotationOffSecrets"] == [1.0]
-    for name in ("OverdueSecrets", "RotationOffSecrets"):
+    for name in ("OldestRotationDays", "OverdueSecrets", "RotationOffSecrets"):
         assert by_metric[name]["environment"] == "shop/prod"
         assert by_metric[name]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "environment"]]
 
