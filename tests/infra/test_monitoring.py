@@ -132,9 +132,9 @@ def test_dashboard_shows_days_since_last_rotation_of_this_environment(example_te
     assert 'environment="shop/example"' in age
     # SEARCH draws at most 500 series: the environment's oldest age is graphed as one metric beside it
     (age_widget,) = [w for w in widgets if "DaysSinceLastRotation" in str(w["properties"].get("metrics"))]
-    oldest = [m for m in age_widget["properties"]["metrics"] if "OldestRotationDays" in m]
-    assert oldest and oldest[0][:2] == ["SecretRotation", "OldestRotationDays"]
-    assert "shop/example" in oldest[0]
+    (oldest,) = [m for m in age_widget["properties"]["metrics"] if "OldestRotationDays" in m]
+    assert oldest[:2] == ["SecretRotation", "OldestRotationDays"]
+    assert "shop/example" in oldest
     assert any(
         a.get("label") == "rotation policy"
         for w in widgets
