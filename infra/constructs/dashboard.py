@@ -99,7 +99,7 @@ class RotationDashboard(Construct):
                         ),
                         label="days",
                         period=AGE_CHECK_EVERY,
-                    )
+                    ),
                 ],
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=props.max_rotation_days, label="rotation policy")
