@@ -13,6 +13,8 @@ from infra.config import ConfigError, load_config
 
 Write = Callable[[dict[str, Any]], Path]
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"
+# "6379" in full-width digits: str.isdigit() and int() take it, the function's port check does not.
+WIDE_PORT = "\uff16\uff13\uff17\uff19"
 
 
 def test_example_config_is_valid_and_names_follow_the_convention() -> None:
@@ -85,6 +87,22 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"reserved_concurrency": 5}, "reserved_concurrency: Input should be greater than or equal to 10"),
         ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username: base name '{'a' * 58}' must be at most 57"),
         ({"secrets.1.postgres.username": "é" * 32}, "secrets.1.postgres.username: must be at most 63 bytes"),
+        # Settings the functions would refuse at their first rotation are refused at synth.
+        ({"secrets.1.postgres.dbname": ""}, "secrets.1.postgres.dbname: String should have at least 1 character"),
+        ({"secrets.1.postgres.dbname": "d" * 64}, "secrets.1.postgres.dbname: must be at most 63 bytes"),
+        ({"secrets.2.valkey.username": ""}, "secrets.2.valkey.username: String should match pattern"),
+        ({"secrets.2.valkey.username": "shop app"}, "secrets.2.valkey.username: String should match pattern"),
+        ({"secrets.2.valkey.nodes": ["[]:6379"]}, "secrets.2.valkey.nodes: '[]:6379' is not \"host:port\""),
+        ({"secrets.2.valkey.nodes": [f"cache:{WIDE_PORT}"]}, f"valkey.nodes: 'cache:{WIDE_PORT}' is not \"host:port\""),
+        ({"secrets.0.hmac.fields": ["key", "key"]}, "secrets.0.hmac.fields: lists 'key' twice"),
+        (
+            {"secrets.1.password": {"exclude_characters": "0123456789"}},
+            "password.exclude_characters leaves no lower-case letter, upper-case letter or digit",
+        ),
+        (
+            {"secrets.4.password": {"exclude_characters": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}},
+            "leaves no lower-case letter, upper-case letter or digit of the characters elasticache_auth_token allows",
+        ),
         ({"elasticache_wait_seconds": 900}, "elasticache_wait_seconds: Input should be less than or equal to 840"),
         ({"network.endpoint_security_group_id": "sg-0a1b2c3d4e5f60799"}, "it needs api_access: existing"),
         (
