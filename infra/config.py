@@ -30,7 +30,7 @@ from lambdas.rotation_monitor.monitor import replica_regions_tag
 from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE
 from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, PRINTABLE_ASCII, PasswordRule, usable_characters
 from lambdas.targets.postgres import MAX_IDENTIFIER_BYTES
-from lambdas.targets.postgres_roles import CLONE_SUFFIX, MAX_BASE_BYTES, base_role
+from lambdas.targets.postgres_roles import alternating_name_problem
 from lambdas.targets.valkey import managed_endpoint, parse_node_address
 
 Kind = Literal[
@@ -404,12 +404,9 @@ class SecretConfig(_Model):
         if self.kind == "postgres_alternating" and self.postgres and not self.postgres.admin_secret_arn:
             raise ValueError("postgres_alternating needs postgres.admin_secret_arn (the masterarn admin secret)")
         if self.kind == "postgres_alternating" and self.postgres:
-            base = base_role(self.postgres.username)
-            if len(base.encode("utf-8")) > MAX_BASE_BYTES:  # the function refuses it at createSecret
-                raise ValueError(
-                    f"postgres.username: base name {base!r} must be at most {MAX_BASE_BYTES} bytes "
-                    f"so that its twin '{base}{CLONE_SUFFIX}' fits PostgreSQL's {MAX_IDENTIFIER_BYTES}"
-                )
+            problem = alternating_name_problem(self.postgres.username)  # the function's check at createSecret
+            if problem is not None:
+                raise ValueError(f"postgres.username {self.postgres.username!r}: {problem}")
         if self.password is not None and self.kind not in PASSWORD_KINDS:
             raise ValueError(f"'password' settings apply to password kinds, not {self.kind!r}")
         if self.tls is not None and self.kind not in NETWORKED_KINDS:

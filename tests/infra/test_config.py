@@ -85,7 +85,11 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.3.password": {"length": 200}}, "password.length 200 is over ElastiCache's 128"),
         ({"secrets.1.stack": "Overflow"}, "secrets.1.stack: String should match pattern"),
         ({"reserved_concurrency": 5}, "reserved_concurrency: Input should be greater than or equal to 10"),
-        ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username: base name '{'a' * 58}' must be at most 57"),
+        ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username '{'a' * 58}': base name must be at most 57"),
+        (
+            {"secrets.1.postgres.username": "_clone"},
+            "postgres.username '_clone': must have a base name before '_clone'",
+        ),
         ({"secrets.1.postgres.username": "é" * 32}, "secrets.1.postgres.username: must be at most 63 bytes"),
         # Settings the functions would refuse at their first rotation are refused at synth.
         ({"secrets.1.postgres.dbname": ""}, "secrets.1.postgres.dbname: String should have at least 1 character"),
