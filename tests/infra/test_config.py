@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
-from infra.config import ConfigError, load_config
+from infra.config import ConfigError, TlsConfig, TlsOverride, load_config
+from lambdas.targets.tls import SSL_MODES
 
 Write = Callable[[dict[str, Any]], Path]
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"
@@ -165,3 +166,11 @@ def test_invalid_yaml_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_tls_modes_are_exactly_the_ones_the_functions_accept() -> None:
+    """``tls.mode`` becomes the functions' ``SSL_MODE``: a mode synth takes must be one they take."""
+    environment_modes = get_args(TlsConfig.model_fields["mode"].annotation)
+    secret_modes = get_args(get_args(TlsOverride.model_fields["mode"].annotation)[0])
+
+    assert environment_modes == secret_modes == SSL_MODES
