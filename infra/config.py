@@ -25,11 +25,13 @@ from pydantic import (
 
 from infra.regions import check_region, partition_of_known_region
 from infra.schedules import MAX_ROTATION_DAYS, check_window, parse_schedule
+from lambdas.rotation import ConfigurationError as FunctionConfigurationError
 from lambdas.rotation_monitor.monitor import replica_regions_tag
-from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH
+from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE
+from lambdas.targets.passwords import DEFAULT_EXCLUDED, DEFAULT_LENGTH, PRINTABLE_ASCII, PasswordRule, usable_characters
 from lambdas.targets.postgres import MAX_IDENTIFIER_BYTES
-from lambdas.targets.postgres_roles import CLONE_SUFFIX, MAX_BASE_BYTES, base_role
-from lambdas.targets.valkey import managed_endpoint
+from lambdas.targets.postgres_roles import alternating_name_problem
+from lambdas.targets.valkey import managed_endpoint, parse_node_address
 
 Kind = Literal[
     "hmac_key",
@@ -45,6 +47,12 @@ NETWORKED_KINDS = frozenset(
 )
 PASSWORD_KINDS = NETWORKED_KINDS
 ELASTICACHE_KINDS = frozenset({"elasticache_user", "elasticache_auth_token"})
+# The functions' own rules for what ElastiCache accepts (lambdas/targets/elasticache.py): the
+# first value CloudFormation generates and every rotated one draw from the same characters.
+TARGET_PASSWORD_RULES: dict[str, PasswordRule] = {
+    "elasticache_user": RBAC_PASSWORD_RULE,
+    "elasticache_auth_token": AUTH_TOKEN_RULE,
+}
 # ElastiCache passwords and AUTH tokens are at most 128 characters (CreateUser, ModifyReplicationGroup).
 ELASTICACHE_MAX_PASSWORD = 128
 # CloudFormation GenerateSecretString: PasswordLength 1-4096 (the first value of every secret).
@@ -144,6 +152,12 @@ class HmacTarget(_Model):
     # Bytes as hex: the first value is generated with 2 characters per byte, at most 4096.
     key_bytes: int = Field(32, ge=32, le=GENERATED_MAX_LENGTH // 2)
 
+    @field_validator("fields")
+    @classmethod
+    def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The function regenerates a repeated name once (HMAC_FIELDS), the first deploy would count it twice.
+        return _unique(value)
+
 
 def _secret_arn(value: str | None) -> str | None:
     if value is not None and not _SECRET_ARN.match(value):
@@ -183,12 +197,13 @@ class _AdminSecret(_Model):
 class PostgresTarget(_AdminSecret):
     host: str = Field(min_length=1)
     port: int = Field(5432, ge=1, le=65535)
-    dbname: str = "postgres"
+    # The function refuses an empty dbname (a non-empty string when present).
+    dbname: str = Field("postgres", min_length=1)
     username: str = Field(min_length=1)
 
-    @field_validator("username")
+    @field_validator("username", "dbname")
     @classmethod
-    def _username(cls, value: str) -> str:
+    def _identifier(cls, value: str) -> str:
         # PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 *bytes*, not characters
         if len(value.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
             raise ValueError(f"must be at most {MAX_IDENTIFIER_BYTES} bytes (PostgreSQL's identifier limit)")
@@ -197,17 +212,19 @@ class PostgresTarget(_AdminSecret):
 
 class ValkeyTarget(_AdminSecret):
     nodes: tuple[str, ...] = Field(min_length=1)
-    username: str = "default"
+    # Valkey refuses user names with spaces or NUL ("Usernames can't contain spaces or null
+    # characters", ACL SETUSER); the function needs a non-empty string.
+    username: str = Field("default", pattern=r"^[^\s\x00]+$")
     admin_secret_arn: str  # required: ACL SETUSER needs the admin
 
     @field_validator("nodes")
     @classmethod
     def _nodes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for node in value:
-            host, _, port = node.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-                raise ValueError(f'{node!r} is not "host:port"')
-            managed = managed_endpoint(host.strip("[]"))
+            address = parse_node_address(node)  # the function's own parser
+            if address is None:
+                raise ValueError(f'{node!r} is not "host:port" (an IPv6 host in brackets: "[::1]:6379")')
+            managed = managed_endpoint(address[0])
             if managed is not None:  # the function would refuse it at createSecret
                 raise ValueError(f"{node!r} is {managed}")
         return value
@@ -387,12 +404,9 @@ class SecretConfig(_Model):
         if self.kind == "postgres_alternating" and self.postgres and not self.postgres.admin_secret_arn:
             raise ValueError("postgres_alternating needs postgres.admin_secret_arn (the masterarn admin secret)")
         if self.kind == "postgres_alternating" and self.postgres:
-            base = base_role(self.postgres.username)
-            if len(base.encode("utf-8")) > MAX_BASE_BYTES:  # the function refuses it at createSecret
-                raise ValueError(
-                    f"postgres.username: base name {base!r} must be at most {MAX_BASE_BYTES} bytes "
-                    f"so that its twin '{base}{CLONE_SUFFIX}' fits PostgreSQL's {MAX_IDENTIFIER_BYTES}"
-                )
+            problem = alternating_name_problem(self.postgres.username)  # the function's check at createSecret
+            if problem is not None:
+                raise ValueError(f"postgres.username {self.postgres.username!r}: {problem}")
         if self.password is not None and self.kind not in PASSWORD_KINDS:
             raise ValueError(f"'password' settings apply to password kinds, not {self.kind!r}")
         if self.tls is not None and self.kind not in NETWORKED_KINDS:
@@ -401,6 +415,16 @@ class SecretConfig(_Model):
             raise ValueError(
                 f"password.length {self.password_settings.length} is over ElastiCache's {ELASTICACHE_MAX_PASSWORD}"
             )
+        if self.kind in PASSWORD_KINDS:
+            rule = TARGET_PASSWORD_RULES.get(self.kind)
+            try:  # the function's own check at createSecret
+                usable_characters(rule.allowed if rule else PRINTABLE_ASCII, self.password_settings.exclude_characters)
+            except FunctionConfigurationError:
+                allowed = f" of the characters {self.kind} allows" if rule else ""
+                raise ValueError(
+                    f"password.exclude_characters leaves no lower-case letter, upper-case letter or digit{allowed}: "
+                    "every password needs one of each"
+                ) from None
         try:
             check_window(parse_schedule(self.schedule), self.window)
         except ValueError as exc:

@@ -29,8 +29,11 @@ def _invalid(snapshot: SecretSnapshot, stage: str, field: str, expected: str) ->
 
 
 def port(snapshot: SecretSnapshot, stage: str, field: str = "port", default: int | None = None) -> int:
-    """A TCP port, as an integer or a numeric string."""
-    value = snapshot.json(stage).get(field, default)
+    """A TCP port, as an integer or a numeric string; absent or null: ``default`` (as the
+    rotation functions read it)."""
+    value = snapshot.json(stage).get(field)
+    if value is None:
+        value = default
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
@@ -39,8 +42,11 @@ def port(snapshot: SecretSnapshot, stage: str, field: str = "port", default: int
 
 
 def tls(snapshot: SecretSnapshot, stage: str, field: str = "ssl") -> bool:
-    """TLS unless ``false`` is written: there is never a silent fallback to plaintext."""
-    value = snapshot.json(stage).get(field, True)
+    """TLS unless ``false`` is written (absent or null: TLS, as the rotation functions read
+    it): there is never a silent fallback to plaintext."""
+    value = snapshot.json(stage).get(field)
+    if value is None:
+        return True
     if not isinstance(value, bool):
         raise _invalid(snapshot, stage, field, "must be true or false")
     return value

@@ -26,11 +26,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from infra.config import SecretConfig, SecretReference
+from infra.config import TARGET_PASSWORD_RULES, SecretConfig, SecretReference
 from infra.nag import acknowledge
 from lambdas.rotation_monitor.monitor import ENVIRONMENT_TAG_KEY, REPLICA_REGIONS_TAG_KEY, replica_regions_tag
-from lambdas.targets.elasticache import AUTH_TOKEN_RULE, RBAC_PASSWORD_RULE
 from lambdas.targets.passwords import PRINTABLE_ASCII, PasswordRule
+from lambdas.targets.valkey import parse_node_address
 
 SECRET_ACTIONS = (
     "secretsmanager:DescribeSecret",
@@ -80,10 +80,11 @@ def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
             template["masterarn"] = target.admin_secret_arn
         return template, "password"
     if config.kind == "valkey_acl":
-        host, _, port = target.nodes[0].rpartition(":")
+        # Without brackets: "[::1]" is no host name to a client that reads host and port.
+        host, port = parse_node_address(target.nodes[0]) or ("", 0)  # the config checked every node
         return {
             "host": host,
-            "port": int(port),
+            "port": port,
             "username": target.username,
             "nodes": list(target.nodes),
             "masterarn": target.admin_secret_arn,
@@ -91,14 +92,6 @@ def _shape(config: SecretConfig) -> tuple[dict[str, object], str]:
     if config.kind == "elasticache_user":
         return {"user_arn": target.user_arn, "username": target.username, **_endpoint(target)}, "password"
     return {"replication_group_id": target.replication_group_id, **_endpoint(target)}, "auth_token"
-
-
-# The functions' own rules for what ElastiCache accepts (lambdas/targets/elasticache.py), so the
-# first value CloudFormation generates obeys the same rule as every rotated one.
-_TARGET_RULES: dict[str, PasswordRule] = {
-    "elasticache_user": RBAC_PASSWORD_RULE,
-    "elasticache_auth_token": AUTH_TOKEN_RULE,
-}
 
 
 def _outside(rule: PasswordRule) -> str:
@@ -119,7 +112,7 @@ def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
             exclude_characters=HEX_ONLY,
         )
     settings = config.password_settings
-    rule = _TARGET_RULES.get(config.kind)
+    rule = TARGET_PASSWORD_RULES.get(config.kind)
     excluded = settings.exclude_characters + (_outside(rule) if rule else "")
     return secretsmanager.SecretStringGenerator(
         secret_string_template=json.dumps(template),

@@ -38,6 +38,16 @@ class PasswordRule:
         return self.min_length <= len(value) <= self.max_length and set(value) <= set(self.allowed)
 
 
+def usable_characters(alphabet: str, exclude_characters: str) -> str:
+    """``alphabet`` minus ``exclude_characters``; ``ConfigurationError`` unless a lower-case
+    letter, an upper-case letter and a digit remain (every password holds one of each). The
+    CDK config runs the same check at synth, so a setting the function would refuse never deploys."""
+    usable = "".join(char for char in alphabet if char not in exclude_characters)
+    if any(not set(group) & set(usable) for group in _REQUIRED_CLASSES):
+        raise ConfigurationError("EXCLUDE_CHARACTERS leaves no lower-case letter, upper-case letter or digit")
+    return usable
+
+
 def generate_password(
     length: int = DEFAULT_LENGTH, exclude_characters: str = DEFAULT_EXCLUDED, alphabet: str = PRINTABLE_ASCII
 ) -> str:
@@ -45,11 +55,9 @@ def generate_password(
 
     It always contains a lower-case letter, an upper-case letter and a digit.
     """
-    usable = "".join(char for char in alphabet if char not in exclude_characters)
     if length < 16:
         raise ConfigurationError(f"password length must be at least 16, got {length}")
-    if any(not set(group) & set(usable) for group in _REQUIRED_CLASSES):
-        raise ConfigurationError("EXCLUDE_CHARACTERS leaves no lower-case letter, upper-case letter or digit")
+    usable = usable_characters(alphabet, exclude_characters)
     while True:
         password = "".join(secrets.choice(usable) for _ in range(length))
         if all(set(group) & set(password) for group in _REQUIRED_CLASSES):

@@ -81,16 +81,22 @@ def twin_role(name: str) -> str:
     return base_role(name) if name.endswith(CLONE_SUFFIX) else name + CLONE_SUFFIX
 
 
+def alternating_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot alternate with a twin, or None. The CDK config asks the same at synth."""
+    base = base_role(name)
+    if not base:  # "_clone" alternates with "", a name PostgreSQL refuses
+        return f"must have a base name before '{CLONE_SUFFIX}': its twin would be the empty role name"
+    if len(base.encode("utf-8")) > MAX_BASE_BYTES:
+        return f"base name must be at most {MAX_BASE_BYTES} bytes so that '{CLONE_SUFFIX}' fits in 63"
+    return None
+
+
 def require_alternating_username(fields: SecretFields) -> str:
-    """The username, whose base name must leave room for ``_clone`` within 63 bytes."""
+    """The username, whose base name must be non-empty and leave room for ``_clone`` within 63 bytes."""
     name = require_role_name(fields)
-    if len(base_role(name).encode("utf-8")) > MAX_BASE_BYTES:
-        raise InvalidSecretError(
-            fields.secret_id,
-            fields.stage,
-            "username",
-            f"base name must be at most {MAX_BASE_BYTES} bytes so that '{CLONE_SUFFIX}' fits in 63",
-        )
+    problem = alternating_name_problem(name)
+    if problem is not None:
+        raise InvalidSecretError(fields.secret_id, fields.stage, "username", problem)
     return name
 
 

@@ -102,16 +102,26 @@ class ValkeyNode:
         return f"{self.host}:{self.port}"
 
 
-def _parse_node(entry: object, index: int, fields: SecretFields, tls: TlsSettings | None) -> ValkeyNode:
-    expected = 'must be "host:port" strings with a port between 1 and 65535'
+def parse_node_address(entry: object) -> tuple[str, int] | None:
+    """``"host:port"`` (an IPv6 host in brackets, ``"[::1]:6379"``) as ``(host, port)`` with the
+    brackets removed, or None when it is not one. The CDK config parses ``nodes`` with this too,
+    and writes the first value's ``host`` from it, so synth accepts exactly what the function does."""
     if not isinstance(entry, str) or ":" not in entry:
-        raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
+        return None
     host, _, port_text = entry.rpartition(":")
     host = host.strip("[]")
     if not host or not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        return None
+    return host, int(port_text)
+
+
+def _parse_node(entry: object, index: int, fields: SecretFields, tls: TlsSettings | None) -> ValkeyNode:
+    address = parse_node_address(entry)
+    if address is None:
+        expected = 'must be "host:port" strings with a port between 1 and 65535'
         raise InvalidSecretError(fields.secret_id, fields.stage, f"nodes[{index}]", expected)
-    refuse_managed_endpoint(fields, f"nodes[{index}]", host)
-    return ValkeyNode.at(host, int(port_text), tls)
+    refuse_managed_endpoint(fields, f"nodes[{index}]", address[0])
+    return ValkeyNode.at(*address, tls)
 
 
 def nodes_from_secret(fields: SecretFields) -> list[ValkeyNode]:

@@ -33,6 +33,7 @@ class ValkeyAclStrategy(RotationStrategy):
 
     def create_value(self, current: SecretFields, context: StepContext) -> SecretDict:
         valkey.nodes_from_secret(current)
+        current.require_str("host")  # consumers connect to host (port 6379 if absent), whatever nodes says
         current.require_str("username")
         current.require_str("password")
         current.require_str("masterarn")

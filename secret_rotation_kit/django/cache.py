@@ -26,7 +26,9 @@ def _location(snapshot: SecretSnapshot, db: int, client_name: str | None) -> str
     from ..fields import port, tls
 
     scheme = "rediss" if tls(snapshot, AWSCURRENT) else "redis"
-    url = f"{scheme}://{snapshot.field('host', AWSCURRENT)}:{port(snapshot, AWSCURRENT, default=6379)}/{db}"
+    host = snapshot.field("host", AWSCURRENT)
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL is bracketed (RFC 3986)
+    url = f"{scheme}://{host}:{port(snapshot, AWSCURRENT, default=6379)}/{db}"
     return f"{url}?client_name={client_name}" if client_name else url
 
 

@@ -19,6 +19,7 @@ import django
 import pytest
 from django.conf import settings
 from psycopg2 import sql
+from redis.connection import parse_url
 
 from lambdas.elasticache_auth_token.handler import lambda_handler as token_handler
 from lambdas.elasticache_user.handler import lambda_handler as user_handler
@@ -30,6 +31,7 @@ from local_rotation import RotationDriver
 from local_servers.postgres import PostgresServer
 from secret_rotation_kit import SecretCache
 from secret_rotation_kit.django import django_redis_cache, redis_cache
+from secret_rotation_kit.snapshot import AWSCURRENT, SecretSnapshot
 from tests.client.app_loop import serve_through_rotations
 from tests.plugins.elasticache_fixtures import AuthTokenGroup, RbacUser
 from tests.plugins.postgres_fixtures import PostgresTarget
@@ -287,3 +289,30 @@ def test_cache_calls_keep_succeeding_through_rotations(
     assert result.failures == []
     assert result.succeeded > ROTATIONS
     assert cache.stats.forced_refreshes > 0  # stale credentials were met and recovered from
+
+
+class _OneSnapshot:
+    """A cache holding one snapshot and no AWS: all the settings helpers read when settings load."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/cache-AbCdEf"
+        self._snapshot = SecretSnapshot("app/cache", arn, {AWSCURRENT: "v1"}, {AWSCURRENT: json.dumps(values)}, 0.0)
+
+    def watch(self, secret_id: str) -> None:
+        pass
+
+    def snapshot(self, secret_id: str) -> SecretSnapshot:
+        return self._snapshot
+
+
+@pytest.mark.parametrize("backend", sorted(CACHE_BACKENDS))
+def test_a_cache_location_brackets_an_ipv6_host_so_redis_py_reads_it_back(backend: str) -> None:
+    """The functions take "[::1]:6380" in ``nodes``; the first value's ``host`` is "::1"."""
+    values = {"host": "::1", "port": 6380, "username": "app", "password": secrets.token_hex(16), "ssl": False}
+    make, _ = CACHE_BACKENDS[backend]
+
+    location = make("app/cache", cache=_OneSnapshot(values))["LOCATION"]
+
+    assert location.startswith("redis://[::1]:6380/0")
+    parsed = parse_url(location)  # type: ignore[no-untyped-call]
+    assert (parsed["host"], parsed["port"]) == ("::1", 6380)

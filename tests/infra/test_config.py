@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
-from infra.config import ConfigError, load_config
+from infra.config import ConfigError, TlsConfig, TlsOverride, load_config
+from lambdas.targets.tls import SSL_MODES
 
 Write = Callable[[dict[str, Any]], Path]
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"
+# "6379" in full-width digits: str.isdigit() and int() take it, the function's port check does not.
+WIDE_PORT = "\uff16\uff13\uff17\uff19"
 
 
 def test_example_config_is_valid_and_names_follow_the_convention() -> None:
@@ -83,8 +86,28 @@ def test_example_config_is_valid_and_names_follow_the_convention() -> None:
         ({"secrets.3.password": {"length": 200}}, "password.length 200 is over ElastiCache's 128"),
         ({"secrets.1.stack": "Overflow"}, "secrets.1.stack: String should match pattern"),
         ({"reserved_concurrency": 5}, "reserved_concurrency: Input should be greater than or equal to 10"),
-        ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username: base name '{'a' * 58}' must be at most 57"),
+        ({"secrets.1.postgres.username": "a" * 58}, f"postgres.username '{'a' * 58}': base name must be at most 57"),
+        (
+            {"secrets.1.postgres.username": "_clone"},
+            "postgres.username '_clone': must have a base name before '_clone'",
+        ),
         ({"secrets.1.postgres.username": "é" * 32}, "secrets.1.postgres.username: must be at most 63 bytes"),
+        # Settings the functions would refuse at their first rotation are refused at synth.
+        ({"secrets.1.postgres.dbname": ""}, "secrets.1.postgres.dbname: String should have at least 1 character"),
+        ({"secrets.1.postgres.dbname": "d" * 64}, "secrets.1.postgres.dbname: must be at most 63 bytes"),
+        ({"secrets.2.valkey.username": ""}, "secrets.2.valkey.username: String should match pattern"),
+        ({"secrets.2.valkey.username": "shop app"}, "secrets.2.valkey.username: String should match pattern"),
+        ({"secrets.2.valkey.nodes": ["[]:6379"]}, "secrets.2.valkey.nodes: '[]:6379' is not \"host:port\""),
+        ({"secrets.2.valkey.nodes": [f"cache:{WIDE_PORT}"]}, f"valkey.nodes: 'cache:{WIDE_PORT}' is not \"host:port\""),
+        ({"secrets.0.hmac.fields": ["key", "key"]}, "secrets.0.hmac.fields: lists 'key' twice"),
+        (
+            {"secrets.1.password": {"exclude_characters": "0123456789"}},
+            "password.exclude_characters leaves no lower-case letter, upper-case letter or digit",
+        ),
+        (
+            {"secrets.4.password": {"exclude_characters": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}},
+            "leaves no lower-case letter, upper-case letter or digit of the characters elasticache_auth_token allows",
+        ),
         ({"elasticache_wait_seconds": 900}, "elasticache_wait_seconds: Input should be less than or equal to 840"),
         ({"network.endpoint_security_group_id": "sg-0a1b2c3d4e5f60799"}, "it needs api_access: existing"),
         (
@@ -143,3 +166,11 @@ def test_invalid_yaml_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_tls_modes_are_exactly_the_ones_the_functions_accept() -> None:
+    """``tls.mode`` becomes the functions' ``SSL_MODE``: a mode synth takes must be one they take."""
+    environment_modes = get_args(TlsConfig.model_fields["mode"].annotation)
+    secret_modes = get_args(get_args(TlsOverride.model_fields["mode"].annotation)[0])
+
+    assert environment_modes == secret_modes == SSL_MODES

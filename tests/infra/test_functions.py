@@ -185,6 +185,19 @@ def test_elasticache_secrets_carry_the_user_name_and_endpoint_into_the_first_val
     assert ("sg-0a1b2c3d4e5f60755", 6380) in rules
 
 
+def test_a_valkey_first_value_names_an_ipv6_node_without_brackets(tmp_path: Path) -> None:
+    """The function reads ``nodes`` ("[::1]:6380" is valid there); consumers read ``host`` and
+    ``port`` and hand the host to the socket library, which knows no "[::1]"."""
+    secret = example_secret("valkey_acl")
+    secret["valkey"]["nodes"] = ["[::1]:6380", "127.0.0.1:6381"]
+    templates = synth(with_secrets([secret]), tmp_path, nag=False)
+    secret_resource, _, _ = _rotation(templates, "shop/example/valkey_acl/" + secret["name"])
+
+    template = json.loads(secret_resource["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
+    assert (template["host"], template["port"]) == ("::1", 6380)
+    assert template["nodes"] == ["[::1]:6380", "127.0.0.1:6381"]
+
+
 def test_security_group_egress_is_exactly_each_targets_own_port(tmp_path: Path) -> None:
     first = {**example_secret("postgres_alternating"), "stack": "db"}
     second = copy.deepcopy(first)

@@ -132,12 +132,22 @@ def test_missing_masterarn_fails_create_naming_it(pg: PostgresTarget) -> None:
         lambda_handler(_event(arn, token, "createSecret"), None)
 
 
-def test_base_name_too_long_for_the_clone_suffix_is_rejected_at_create(pg: PostgresTarget) -> None:
-    arn = pg.create_secret(username="a" * 58)
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("a" * 58, "base name must be at most 57 bytes"),
+        ("_clone", "must have a base name before '_clone': its twin would be the empty role name"),
+    ],
+    ids=["too_long_for_the_clone_suffix", "no_base_name"],
+)
+def test_a_username_without_a_usable_twin_is_rejected_at_create(
+    pg: PostgresTarget, username: str, expected: str
+) -> None:
+    arn = pg.create_secret(username=username)
     token = str(uuid.uuid4())
     stage_empty_pending_version(arn, token)
 
-    with pytest.raises(InvalidSecretError, match="base name must be at most 57 bytes"):
+    with pytest.raises(InvalidSecretError, match=re.escape(f"field 'username' {expected}")):
         lambda_handler(_event(arn, token, "createSecret"), None)
 
 

@@ -172,6 +172,8 @@ def test_tls_is_required_by_default_and_never_falls_back_to_plaintext(vk: Valkey
         ({"password": None}, "password", "must be a non-empty string, is missing"),
         ({"masterarn": None}, "masterarn", "must be a non-empty string, is missing"),
         ({"nodes": None, "port": 99999}, "port", "must be a port number between 1 and 65535"),
+        # with nodes the function reaches every node without host, but consumers connect to host
+        ({"host": None}, "host", "must be a non-empty string, is missing"),
         ({"nodes": ["127.0.0.1"]}, "nodes[0]", 'must be "host:port" strings'),
         ({"nodes": ["127.0.0.1:0"]}, "nodes[0]", 'must be "host:port" strings'),
         ({"nodes": [":6379"]}, "nodes[0]", 'must be "host:port" strings'),
