@@ -348,6 +348,10 @@ class SecretConfig(_Model):
     # An explicit rotation stack label; by default a stable hash of the secret's name picks one.
     stack: str | None = Field(None, pattern=r"^[a-z][a-z0-9]{0,11}$")
     initial_value_from: SecretReference | None = None
+    # An edit of the first-value settings (target fields, password settings, initial_value_from)
+    # makes CloudFormation write a new AWSCURRENT; the first-value guard refuses that deploy
+    # unless this is true (for a secret nothing uses yet).
+    replace_value_on_edit: bool = False
     password: PasswordSettings | None = None
     tls: TlsOverride | None = None
     hmac: HmacTarget | None = None

@@ -25,9 +25,10 @@ from infra.constructs.bundling import function_code, staged_source
 from infra.constructs.consumer_policy import ConsumerAccess, ConsumerAccessProps, role_account
 from infra.constructs.dashboard import RotationDashboard, RotationDashboardProps
 from infra.constructs.environment_alarms import EnvironmentAlarms, EnvironmentAlarmsProps
+from infra.constructs.first_value_guard import FirstValueGuard, FirstValueGuardProps
 from infra.constructs.function_logs import FunctionLogs, FunctionLogsProps
 from infra.constructs.replica_key import ReplicaKey, ReplicaKeyProps
-from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps
+from infra.constructs.rotated_secret import RotatedSecret, RotatedSecretProps, first_value_fingerprint
 from infra.constructs.rotation_alarms import RotationAlarms, RotationAlarmsProps
 from infra.constructs.rotation_function import DEFAULT_TIMEOUT_S, RotationFunction, RotationFunctionProps
 from infra.constructs.rotation_monitor import RotationMonitor, RotationMonitorProps
@@ -297,12 +298,13 @@ class RotationStack(Stack):
         code = function_code(source)
         functions: dict[str, tuple[Any, str]] = {}
         names: dict[str, str] = {}
+        secrets: list[tuple[SecretConfig, str, RotatedSecret]] = []
         for group in stack_plan.groups:
             function = self._function(group, base, code, vpc, subnets)
             functions[group.construct_id] = (function.function, group.function_name)
             for secret in group.secrets:
                 name = config.secret_name(secret)
-                RotatedSecret(
+                rotated = RotatedSecret(
                     self,
                     secret_construct_id(secret),
                     props=RotatedSecretProps(
@@ -322,6 +324,8 @@ class RotationStack(Stack):
                     ),
                 )
                 names[secret_construct_id(secret)] = name
+                secrets.append((secret, name, rotated))
+        self._guard_first_values(base, secrets)
         RotationAlarms(
             self,
             "Alarms",
@@ -333,6 +337,20 @@ class RotationStack(Stack):
                 max_rotation_days=config.max_rotation_days,
             ),
         )
+
+    def _guard_first_values(self, base: BaseStack, secrets: list[tuple[SecretConfig, str, RotatedSecret]]) -> None:
+        """Every secret waits for the guard, so an edit that would overwrite a live value fails first."""
+        guard = FirstValueGuard(
+            self,
+            "FirstValueGuard",
+            props=FirstValueGuardProps(
+                service_token=base.monitor.check.function.function_arn,
+                fingerprints={name: first_value_fingerprint(secret) for secret, name, _ in secrets},
+                replace_value_on_edit=tuple(name for secret, name, _ in secrets if secret.replace_value_on_edit),
+            ),
+        )
+        for _, _, rotated in secrets:
+            rotated.secret.node.add_dependency(guard.resource)
 
     def _function(
         self,

@@ -16,6 +16,7 @@ replica is encrypted with the environment's key of its Region, named by alias (`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -99,29 +100,48 @@ def _outside(rule: PasswordRule) -> str:
     return "".join(char for char in PRINTABLE_ASCII if char not in rule.allowed)
 
 
-def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
-    """A first value in the kind's JSON shape, generated with the secret's own password settings."""
+def _generation(config: SecretConfig) -> dict[str, object]:
+    """``GenerateSecretString``: a first value in the kind's JSON shape, generated with the
+    secret's own password settings (the keyword arguments of ``SecretStringGenerator``)."""
     template, key = _shape(config)
     if config.kind == "hmac_key":
-        return secretsmanager.SecretStringGenerator(
-            secret_string_template=json.dumps(template),
-            generate_string_key=key,
-            password_length=2 * config.target.key_bytes,
-            exclude_punctuation=True,
-            exclude_uppercase=True,
-            exclude_characters=HEX_ONLY,
-        )
+        return {
+            "secret_string_template": json.dumps(template),
+            "generate_string_key": key,
+            "password_length": 2 * config.target.key_bytes,
+            "exclude_punctuation": True,
+            "exclude_uppercase": True,
+            "exclude_characters": HEX_ONLY,
+        }
     settings = config.password_settings
     rule = TARGET_PASSWORD_RULES.get(config.kind)
     excluded = settings.exclude_characters + (_outside(rule) if rule else "")
-    return secretsmanager.SecretStringGenerator(
-        secret_string_template=json.dumps(template),
-        generate_string_key=key,
-        password_length=settings.length,
-        exclude_characters="".join(dict.fromkeys(excluded)),
+    return {
+        "secret_string_template": json.dumps(template),
+        "generate_string_key": key,
+        "password_length": settings.length,
+        "exclude_characters": "".join(dict.fromkeys(excluded)),
         # An AUTH token allows only letters, digits and ! & # $ ^ < > -: letters and digits meet it.
-        exclude_punctuation=config.kind == "elasticache_auth_token",
-    )
+        "exclude_punctuation": config.kind == "elasticache_auth_token",
+    }
+
+
+def _generated(config: SecretConfig) -> secretsmanager.SecretStringGenerator:
+    return secretsmanager.SecretStringGenerator(**_generation(config))  # type: ignore[arg-type]
+
+
+def first_value_fingerprint(config: SecretConfig) -> str:
+    """A digest of what CloudFormation is given for the first value (``GenerateSecretString``,
+    or the shape and the reference of ``SecretString``): when it changes, CloudFormation writes a
+    new AWSCURRENT, which the first-value guard refuses for a live secret. Holds no value."""
+    reference = config.initial_value_from
+    if reference is None:
+        described: dict[str, object] = {"generated": _generation(config)}
+    else:
+        template, key = _shape(config)
+        source = [reference.secret_arn, reference.json_field]
+        described = {"referenced": {"template": template, "key": key, "from": source}}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _referenced(config: SecretConfig, reference: SecretReference) -> SecretValue:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambdas.rotation.telemetry import logger
+from lambdas.rotation_monitor.first_value_guard import GuardVerdict, judge
 
 PHYSICAL_ID = "rotation-age-check"
 RESPONSE_TIMEOUT_S = 10
@@ -24,13 +25,20 @@ def is_custom_resource_event(event: Any) -> bool:
     return isinstance(event, Mapping) and "RequestType" in event and "ResponseURL" in event
 
 
-def respond(event: Mapping[str, Any], *, succeeded: bool, reason: str, data: Mapping[str, Any] | None = None) -> None:
+def respond(
+    event: Mapping[str, Any],
+    *,
+    succeeded: bool,
+    reason: str,
+    data: Mapping[str, Any] | None = None,
+    physical_id: str | None = None,
+) -> None:
     """PUT the response document to the event's pre-signed URL (no content type: S3 signs none)."""
     body = json.dumps(
         {
             "Status": "SUCCESS" if succeeded else "FAILED",
             "Reason": reason[:1000],
-            "PhysicalResourceId": event.get("PhysicalResourceId") or PHYSICAL_ID,
+            "PhysicalResourceId": physical_id or event.get("PhysicalResourceId") or PHYSICAL_ID,
             "StackId": event["StackId"],
             "RequestId": event["RequestId"],
             "LogicalResourceId": event["LogicalResourceId"],
@@ -60,3 +68,16 @@ def handle_deployment(event: Mapping[str, Any], check: Callable[[], Mapping[str,
     respond(event, succeeded=True, reason=f"checked {result.get('secrets', 0)} secret(s)",
             data={"Secrets": result.get("secrets", 0)})  # fmt: skip
     return result
+
+
+def handle_guard(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Answer a ``Custom::FirstValueGuard`` request (first_value_guard.judge decides)."""
+    try:
+        verdict = judge(event)
+    except Exception as exc:  # answered, not raised: CloudFormation would wait an hour
+        verdict = GuardVerdict(False, f"first-value guard failed: {type(exc).__name__}: {exc}", "")
+    (logger.info if verdict.succeeded else logger.error)(
+        "first-value guard", extra={"request": event["RequestType"], "succeeded": verdict.succeeded}
+    )
+    respond(event, succeeded=verdict.succeeded, reason=verdict.reason, physical_id=verdict.physical_id)
+    return {"succeeded": verdict.succeeded, "reason": verdict.reason}

@@ -1,7 +1,8 @@
 """Lambda entry point of the scheduled rotation check (``lambdas.rotation_monitor.handler.lambda_handler``).
 
-Invoked every 6 hours by EventBridge, and once per deploy of the base stack as a CloudFormation
-custom resource (``deploy_hook.py``)."""
+Invoked every 6 hours by EventBridge, once per deploy of the base stack as a CloudFormation
+custom resource (``deploy_hook.py``), and as each rotation stack's first-value guard
+(``first_value_guard.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lambdas.rotation.telemetry import METRICS_NAMESPACE, SERVICE, logger
-from lambdas.rotation_monitor.deploy_hook import handle_deployment, is_custom_resource_event
+from lambdas.rotation_monitor.deploy_hook import handle_deployment, handle_guard, is_custom_resource_event
+from lambdas.rotation_monitor.first_value_guard import RESOURCE_TYPE as FIRST_VALUE_GUARD
 from lambdas.rotation_monitor.monitor import MonitorSettings, environment_secrets, measure
 from lambdas.rotation_monitor.replicas import ReplicaHealth, replica_health
 
@@ -68,5 +70,7 @@ def _report_replicas(replicas: list[ReplicaHealth], dimensions: dict[str, str]) 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if is_custom_resource_event(event):
+        if event.get("ResourceType") == FIRST_VALUE_GUARD:
+            return handle_guard(event)
         return handle_deployment(event, check)
     return check()

@@ -167,6 +167,56 @@ def test_deleting_the_deploy_time_run_changes_nothing(response_url: str) -> None
     assert body["Status"] == "SUCCESS"
 
 
+def _guard_event(request_type: str, url: str, old: dict[str, str], new: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        **_event(request_type, url),
+        "ResourceType": "Custom::FirstValueGuard",
+        "LogicalResourceId": "FirstValueGuard",
+        "ResourceProperties": {"Fingerprints": new, "ReplaceValueOnEdit": extra.get("replace", [])},
+        "OldResourceProperties": {"Fingerprints": old, "ReplaceValueOnEdit": []},
+        **({"PhysicalResourceId": extra["physical_id"]} if "physical_id" in extra else {}),
+    }
+
+
+def test_first_value_guard_refuses_an_update_that_would_overwrite_a_live_value_and_accepts_the_rest(
+    monkeypatch: pytest.MonkeyPatch, response_url: str
+) -> None:
+    """Answered by the age check's function without its settings: the guard reads nothing."""
+    monkeypatch.delenv("ENVIRONMENT_TAG_VALUE", raising=False)
+    first = {"shop/prod/postgres_alternating/orders": "aaa", "shop/prod/hmac_key/hooks": "bbb"}
+    lambda_handler(_guard_event("Create", response_url, {}, first), None)
+    (_, _, created) = _CloudFormation.received[-1]
+    assert created["Status"] == "SUCCESS"
+    accepted = created["PhysicalResourceId"]
+
+    edited = {**first, "shop/prod/postgres_alternating/orders": "ccc"}
+    lambda_handler(_guard_event("Update", response_url, first, edited, physical_id=accepted), None)
+    (_, _, refused) = _CloudFormation.received[-1]
+    assert refused["Status"] == "FAILED"
+    assert "shop/prod/postgres_alternating/orders" in refused["Reason"]
+    assert "shop/prod/hmac_key/hooks" not in refused["Reason"]
+    assert refused["PhysicalResourceId"] == accepted  # nothing replaced
+
+    # a rollback (back to the accepted properties), an added or removed secret, an opted-in edit
+    lambda_handler(_guard_event("Update", response_url, edited, first, physical_id=accepted), None)
+    grown = {**first, "shop/prod/hmac_key/new": "ddd"}
+    lambda_handler(_guard_event("Update", response_url, first, grown, physical_id=accepted), None)
+    opted_in = ["shop/prod/postgres_alternating/orders"]
+    lambda_handler(_guard_event("Update", response_url, first, edited, physical_id=accepted, replace=opted_in), None)
+    lambda_handler(_guard_event("Delete", response_url, first, first, physical_id=accepted), None)
+    assert [body["Status"] for _, _, body in _CloudFormation.received[-4:]] == ["SUCCESS"] * 4
+
+
+def test_first_value_guard_answers_a_malformed_request_instead_of_raising(response_url: str) -> None:
+    event = {**_event("Update", response_url), "ResourceType": "Custom::FirstValueGuard", "ResourceProperties": 7}
+
+    lambda_handler(event, None)
+
+    (_, _, body) = _CloudFormation.received[-1]
+    assert body["Status"] == "FAILED"
+    assert "first-value guard failed" in body["Reason"]
+
+
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
