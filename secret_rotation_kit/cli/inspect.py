@@ -40,9 +40,9 @@ def digest_key() -> bytes:
     return configured.encode() if configured else secrets.token_bytes(32)
 
 
-def keyed_digest(key: bytes, value: str) -> str:
+def keyed_digest(key: bytes, value: str | bytes) -> str:
     """The first 12 hex characters of HMAC-SHA256(key, value)."""
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:12]
+    return hmac.new(key, value.encode() if isinstance(value, str) else value, hashlib.sha256).hexdigest()[:12]
 
 
 def kind_of(described: dict[str, Any], current: str | None = None) -> str:
@@ -193,8 +193,9 @@ def replicas_of(described: dict[str, Any]) -> list[Replica]:
     )
 
 
-def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
-    """A version's SecretString, or None when it has none (an empty AWSPENDING) or is gone."""
+def value_of(client: Any, secret_id: str, version_id: str) -> str | bytes | None:
+    """A version's SecretString or SecretBinary (GetSecretValue returns "whichever contains
+    content"), or None when it has none (an empty AWSPENDING: ResourceNotFoundException) or is gone."""
     try:
         response = client.get_secret_value(SecretId=secret_id, VersionId=version_id)
     except ClientError as exc:
@@ -202,7 +203,10 @@ def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
             return None
         raise
     text = response.get("SecretString")
-    return text if isinstance(text, str) else None
+    if isinstance(text, str):
+        return text
+    binary = response.get("SecretBinary")
+    return binary if isinstance(binary, bytes) else None
 
 
 def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes | None = None) -> list[Version]:
