@@ -209,9 +209,21 @@ def value_of(client: Any, secret_id: str, version_id: str) -> str | bytes | None
     return binary if isinstance(binary, bytes) else None
 
 
-def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes | None = None) -> list[Version]:
+def versions(
+    client: Any,
+    secret_id: str,
+    *,
+    include_unstaged: bool,
+    key: bytes | None = None,
+    described: dict[str, Any] | None = None,
+) -> list[Version]:
     """Versions from ListSecretVersionIds (staged first: pending, current, previous); with
-    ``key``, each version's value is read and shown as a keyed digest."""
+    ``key``, each version's value is read and shown as a keyed digest.
+
+    ListSecretVersionIds "only returns versions that contain a secret value"; a staged version
+    without one (the empty AWSPENDING of a rotation that is running or stuck) is only in
+    DescribeSecret's ``VersionIdsToStages`` (https://docs.aws.amazon.com/cli/latest/reference/
+    secretsmanager/list-secret-version-ids.html, note), so the ``described`` labels are added."""
     listed: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -233,5 +245,9 @@ def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes 
             text = value_of(client, secret_id, entry["VersionId"])
             digest = keyed_digest(key, text) if text is not None else "(no value)"
         rows.append(Version(entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), digest))
+    listed_ids = {row.version_id for row in rows}
+    for version_id, labels in ((described or {}).get("VersionIdsToStages") or {}).items():
+        if version_id not in listed_ids and labels:
+            rows.append(Version(version_id, tuple(labels), None, "(no value)" if key is not None else None))
     rows.sort(key=lambda row: (stage_sort_key(row.stages), -(row.created.timestamp() if row.created else 0)))
     return rows

@@ -312,7 +312,9 @@ def history(
         client = _client(ctx)
         described = describe(client, secret)
         with operator_errors(secret, "ListSecretVersionIds", region_of(client)):
-            rows = versions(client, secret, include_unstaged=True, key=digest_key() if digest else None)
+            rows = versions(
+                client, secret, include_unstaged=True, key=digest_key() if digest else None, described=described
+            )
     except CliError as error:
         raise _fail(ctx, error) from None
     if output.as_json:
