@@ -44,6 +44,7 @@ from .exceptions import (
     AwsCredentialsError,
     RotationClientError,
     SecretDeletedError,
+    SecretFormatError,
     SecretNotFoundError,
     SecretUnavailableError,
 )
@@ -516,8 +517,13 @@ class SecretCache:
         for region in regions.order(now):
             try:
                 answer = self._read_region(region, secret_id, stages, state, now, lineage, forced=forced)
-            except SecretDeletedError:
-                raise  # scheduled for deletion is the primary's state, whichever Region says it
+            except (SecretDeletedError, SecretFormatError):
+                # Only a primary (or standalone) secret can be scheduled for deletion: "You can't delete a
+                # primary secret that is replicated to other Regions ... When you delete a replica, it is
+                # deleted immediately" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/
+                # manage_delete-secret.html), so a replica gone is ResourceNotFoundException (the next
+                # Region is asked) and "scheduled for deletion" is final. A SecretBinary is replicated as is.
+                raise
             except RotationClientError as exc:
                 if isinstance(exc, SecretUnavailableError) and not isinstance(exc, _AnswerRefusedError):
                     self._count(region_failures=1)

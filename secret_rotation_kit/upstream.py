@@ -33,6 +33,7 @@ from .exceptions import (
     AwsCredentialsError,
     RotationClientError,
     SecretDeletedError,
+    SecretFormatError,
     SecretNotFoundError,
     SecretUnavailableError,
 )
@@ -97,7 +98,7 @@ def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientE
         if code in CREDENTIAL_ERRORS:
             return AwsCredentialsError(
                 f"AWS rejected the credentials for {operation} on secret {secret_id!r} ({code}): "
-                "refresh or fix the credentials, or grant secretsmanager:" + operation
+                "refresh or fix the credentials, or grant " + _permission_hint(operation, message)
             )
         return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed with {code}")
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
@@ -108,6 +109,18 @@ def translate(exc: Exception, secret_id: str, operation: str) -> RotationClientE
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
         return SecretUnavailableError(f"{operation} on secret {secret_id!r}: Secrets Manager unreachable ({exc})")
     return SecretUnavailableError(f"{operation} on secret {secret_id!r} failed: {type(exc).__name__}")
+
+
+def _permission_hint(operation: str, message: str) -> str:
+    """What to grant. GetSecretValue of a secret under a customer managed key also needs
+    kms:Decrypt on it, and a missing one is AccessDeniedException "Access to KMS is not allowed"
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html,
+    "Required permissions"; https://repost.aws/knowledge-center/secrets-manager-cross-account-key)."""
+    if "kms" in message.lower():
+        return "kms:Decrypt on the secret's KMS key (AWS: " + message.strip() + "); a replica has its own Region's key"
+    if operation == "GetSecretValue":
+        return "secretsmanager:GetSecretValue (and kms:Decrypt on the secret's key if it is customer managed)"
+    return "secretsmanager:" + operation
 
 
 def is_same_secret(secret_id: str, response: Mapping[str, Any]) -> bool:
@@ -203,9 +216,16 @@ def _value_of(client: Any, secret_id: str, **selector: str) -> Mapping[str, Any]
 
 
 def _string_of(secret_id: str, response: Mapping[str, Any]) -> str:
+    """The version's SecretString. A version holds SecretString or SecretBinary, never both
+    (PutSecretValue: "You must include SecretBinary or SecretString, but not both"), and a
+    replica holds what its primary holds: a binary value is the secret's format, not an outage,
+    so it is a ``SecretFormatError`` that no other Region is asked about."""
     text = response.get("SecretString")
     if not isinstance(text, str):
-        raise SecretUnavailableError(f"secret {secret_id!r} holds a SecretBinary; this library reads SecretString")
+        raise SecretFormatError(
+            f"secret {secret_id!r} version {response.get('VersionId')} holds a SecretBinary, not a SecretString; "
+            "this library reads SecretString (store the value with PutSecretValue SecretString)"
+        )
     return text
 
 

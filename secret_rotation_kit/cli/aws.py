@@ -23,7 +23,10 @@ from secret_rotation_kit.exceptions import RotationClientError
 from secret_rotation_kit.upstream import translate
 
 T = TypeVar("T")
-TIMEOUTS = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+# 3 attempts in all: botocore's ``total_max_attempts`` "includes the initial request"; its
+# ``max_attempts`` counts retries only (3 would be 4 attempts, 40 s on a hung endpoint). botocore's
+# Config reference: https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html
+TIMEOUTS = Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"})
 
 
 class CliError(Exception):

@@ -40,9 +40,9 @@ def digest_key() -> bytes:
     return configured.encode() if configured else secrets.token_bytes(32)
 
 
-def keyed_digest(key: bytes, value: str) -> str:
+def keyed_digest(key: bytes, value: str | bytes) -> str:
     """The first 12 hex characters of HMAC-SHA256(key, value)."""
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:12]
+    return hmac.new(key, value.encode() if isinstance(value, str) else value, hashlib.sha256).hexdigest()[:12]
 
 
 def kind_of(described: dict[str, Any], current: str | None = None) -> str:
@@ -193,8 +193,9 @@ def replicas_of(described: dict[str, Any]) -> list[Replica]:
     )
 
 
-def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
-    """A version's SecretString, or None when it has none (an empty AWSPENDING) or is gone."""
+def value_of(client: Any, secret_id: str, version_id: str) -> str | bytes | None:
+    """A version's SecretString or SecretBinary (GetSecretValue returns "whichever contains
+    content"), or None when it has none (an empty AWSPENDING: ResourceNotFoundException) or is gone."""
     try:
         response = client.get_secret_value(SecretId=secret_id, VersionId=version_id)
     except ClientError as exc:
@@ -202,12 +203,27 @@ def value_of(client: Any, secret_id: str, version_id: str) -> str | None:
             return None
         raise
     text = response.get("SecretString")
-    return text if isinstance(text, str) else None
+    if isinstance(text, str):
+        return text
+    binary = response.get("SecretBinary")
+    return binary if isinstance(binary, bytes) else None
 
 
-def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes | None = None) -> list[Version]:
+def versions(
+    client: Any,
+    secret_id: str,
+    *,
+    include_unstaged: bool,
+    key: bytes | None = None,
+    described: dict[str, Any] | None = None,
+) -> list[Version]:
     """Versions from ListSecretVersionIds (staged first: pending, current, previous); with
-    ``key``, each version's value is read and shown as a keyed digest."""
+    ``key``, each version's value is read and shown as a keyed digest.
+
+    ListSecretVersionIds "only returns versions that contain a secret value"; a staged version
+    without one (the empty AWSPENDING of a rotation that is running or stuck) is only in
+    DescribeSecret's ``VersionIdsToStages`` (https://docs.aws.amazon.com/cli/latest/reference/
+    secretsmanager/list-secret-version-ids.html, note), so the ``described`` labels are added."""
     listed: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -229,5 +245,9 @@ def versions(client: Any, secret_id: str, *, include_unstaged: bool, key: bytes 
             text = value_of(client, secret_id, entry["VersionId"])
             digest = keyed_digest(key, text) if text is not None else "(no value)"
         rows.append(Version(entry["VersionId"], stages, as_datetime(entry.get("CreatedDate")), digest))
+    listed_ids = {row.version_id for row in rows}
+    for version_id, labels in ((described or {}).get("VersionIdsToStages") or {}).items():
+        if version_id not in listed_ids and labels:
+            rows.append(Version(version_id, tuple(labels), None, "(no value)" if key is not None else None))
     rows.sort(key=lambda row: (stage_sort_key(row.stages), -(row.created.timestamp() if row.created else 0)))
     return rows

@@ -2,8 +2,9 @@
 
 Talks to Secrets Manager (``--profile``, ``--region``, ``--endpoint-url`` for the local
 emulation). ``status`` and ``rotate`` read no secret value (DescribeSecret, ListSecrets,
-ListSecretVersionIds, RotateSecret only); ``verify`` reads values to log in with them; nothing
-prints a value or a plain hash of one. Exit codes: 0 success, 1 a rotation or a verification
+ListSecretVersionIds, RotateSecret only), except ``rotate --wait``, which asks GetSecretValue
+whether the new version has a value yet (and discards it); ``verify`` reads values to log in
+with them; nothing prints a value or a plain hash of one. Exit codes: 0 success, 1 a rotation or a verification
 failed (or an earlier rotation is unfinished), 2 an error the operator can fix (profile,
 credentials, region, unknown secret, no rotation configured, bad arguments).
 """
@@ -311,7 +312,9 @@ def history(
         client = _client(ctx)
         described = describe(client, secret)
         with operator_errors(secret, "ListSecretVersionIds", region_of(client)):
-            rows = versions(client, secret, include_unstaged=True, key=digest_key() if digest else None)
+            rows = versions(
+                client, secret, include_unstaged=True, key=digest_key() if digest else None, described=described
+            )
     except CliError as error:
         raise _fail(ctx, error) from None
     if output.as_json:

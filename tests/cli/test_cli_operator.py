@@ -26,10 +26,11 @@ from moto.secretsmanager.models import SecretsManagerBackend
 from typer.testing import CliRunner, Result
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
-from local_rotation import set_replica_status
+from local_rotation import set_replica_status, stage_empty_pending_version
 from local_rotation.service_hook import register_rotation_function, unregister_rotation_function
 from local_servers.blackhole import dead_port
 from secret_rotation_kit import __version__
+from secret_rotation_kit.cli.aws import Aws
 from secret_rotation_kit.cli.main import app
 from tests.cli.conftest import LocalAws
 
@@ -296,6 +297,54 @@ def test_history_digest_is_keyed_so_it_cannot_confirm_a_guessed_value(
     assert keyed.stdout.splitlines()[-1].endswith(f"\t{expected}")
     assert expected not in random_key.stdout
     assert hashlib.sha256(text.encode()).hexdigest()[:12] not in keyed.stdout + random_key.stdout
+
+
+def test_history_shows_the_empty_awspending_version_that_list_secret_version_ids_leaves_out(
+    local: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: "ListSecretVersionIds only returns versions that contain a secret value" (AWS CLI
+    reference, list-secret-version-ids); moto lists every version, so this test makes moto's
+    answer AWS's (local_rotation/moto_compat.py should, for every test)."""
+    arn = local.create("app/dev/hmac_key/stuck-history", HMAC_VALUE)
+    token = "6f1b0c57-0000-4000-8000-00000000e3a1"
+    stage_empty_pending_version(arn, token)  # what RotateSecret leaves when createSecret never ran
+    listed = SecretsManagerBackend.list_secret_version_ids
+
+    def only_versions_with_a_value(self: Any, secret_id: str) -> str:
+        answer = json.loads(listed(self, secret_id))
+        held = self.secrets[secret_id].versions
+        answer["Versions"] = [
+            entry for entry in answer["Versions"]
+            if {"secret_string", "secret_binary"} & held[entry["VersionId"]].keys()
+        ]  # fmt: skip
+        return json.dumps(answer)
+
+    monkeypatch.setattr(SecretsManagerBackend, "list_secret_version_ids", only_versions_with_a_value)
+
+    result = cli(local, "history", arn, "--digest")
+
+    assert result.exit_code == 0, result.output
+    assert f"{token}\tAWSPENDING\t-\t(no value)" in result.stdout.splitlines()
+
+
+def test_history_digest_of_a_binary_version_is_a_digest_not_no_value(local: LocalAws) -> None:
+    """GetSecretValue returns SecretString or SecretBinary, whichever holds content; moto keeps the bytes."""
+    created = local.client.create_secret(Name="app/dev/binary", SecretBinary=b"\x00\x01binary")
+
+    result = cli(local, "history", created["ARN"], "--digest")
+
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith(created["VersionId"]))
+    assert row.split("\t")[-1] != "(no value)"
+    assert len(row.split("\t")[-1]) == 12
+
+
+def test_every_cli_call_makes_three_attempts_in_all_not_botocores_retries_on_top() -> None:
+    """botocore: ``total_max_attempts`` includes the initial request, ``max_attempts`` does not."""
+    config = Aws(region="us-east-1").client("secretsmanager").meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
 
 
 # --- python -m local_rotation ---------------------------------------------------------------------------------

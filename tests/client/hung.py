@@ -42,7 +42,8 @@ class HungListener:
 
     def client(self, read_timeout: float = 60) -> Any:
         """A boto3 Secrets Manager client pointed here (one attempt, so calls end when we close)."""
-        config = Config(connect_timeout=2, read_timeout=read_timeout, retries={"max_attempts": 1, "mode": "standard"})
+        retries = {"total_max_attempts": 1, "mode": "standard"}  # botocore's max_attempts=1 would be 2 attempts
+        config = Config(connect_timeout=2, read_timeout=read_timeout, retries=retries)
         return boto3.client("secretsmanager", endpoint_url=self.endpoint, config=config)
 
     def __enter__(self) -> HungListener:

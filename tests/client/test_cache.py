@@ -317,6 +317,20 @@ def test_expired_aws_credentials_raise_a_credentials_error_naming_the_api(secret
             cache.get("app/x")
 
 
+def test_a_kms_denial_names_kms_decrypt_not_a_secrets_manager_permission(secretsmanager: Any) -> None:
+    """Stubber stands in for AWS's answer when the caller lacks kms:Decrypt on the secret's key
+    (AccessDeniedException "Access to KMS is not allowed"; moto enforces no key policy)."""
+    stubber = Stubber(secretsmanager)
+    stubber.add_client_error(
+        "get_secret_value", service_error_code="AccessDeniedException", service_message="Access to KMS is not allowed"
+    )
+    with stubber, pytest.raises(AwsCredentialsError) as raised:
+        SecretCache(secretsmanager).get("app/x")
+
+    assert "grant kms:Decrypt on the secret's KMS key (AWS: Access to KMS is not allowed)" in str(raised.value)
+    assert "secretsmanager:GetSecretValue" not in str(raised.value)
+
+
 def test_missing_aws_credentials_raise_a_credentials_error_saying_how_to_provide_them(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:

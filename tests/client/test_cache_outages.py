@@ -14,6 +14,7 @@ import json
 import threading
 from typing import Any
 
+import boto3
 import pytest
 
 from lambdas.hmac_key.handler import lambda_handler as hmac_handler
@@ -21,6 +22,7 @@ from local_rotation import stage_empty_pending_version
 from secret_rotation_kit import (
     SecretCache,
     SecretDeletedError,
+    SecretFormatError,
     SecretNotFoundError,
     SecretUnavailableError,
 )
@@ -240,6 +242,23 @@ def test_reading_a_secret_scheduled_for_deletion_raises_secret_deleted_from_get_
 
     with pytest.raises(SecretDeletedError, match=r"GetSecretValue: InvalidRequestException"):
         SecretCache(secretsmanager).get(arn)
+
+
+def test_a_binary_secret_is_a_format_error_naming_it_and_no_region_is_blamed(secretsmanager: Any) -> None:
+    """GetSecretValue returns SecretString or SecretBinary, whichever holds content (AWS's
+    GetSecretValue page); a replica holds the primary's value. moto replicates the binary value."""
+    created = secretsmanager.create_secret(
+        Name="app/test/cache/binary", SecretBinary=b"\x00\x01binary", AddReplicaRegions=[{"Region": "us-west-2"}]
+    )
+    regions = {name: boto3.client("secretsmanager", region_name=name) for name in ("us-east-1", "us-west-2")}
+    cache = SecretCache(clients=regions)
+
+    with pytest.raises(SecretFormatError, match=r"secret 'app/test/cache/binary' version \S+ holds a SecretBinary"):
+        cache.get("app/test/cache/binary")
+    assert cache.stats.region_failures == 0  # not an outage of us-east-1
+    assert cache.stats.upstream_calls == 2  # DescribeSecret + GetSecretValue in us-east-1; us-west-2 not asked
+    with pytest.raises(SecretFormatError, match="holds a SecretBinary"):
+        SecretCache(secretsmanager).get(created["ARN"])
 
 
 def test_a_secret_deleted_for_good_is_an_error_at_once_not_a_stale_serve(

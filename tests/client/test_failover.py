@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -235,6 +236,38 @@ def test_a_secret_missing_in_every_region_is_not_found(
 ) -> None:
     with pytest.raises(SecretNotFoundError, match="every Region failed"):
         _cache(regions, clock).get("app/test/nope")
+
+
+@pytest.mark.parametrize(
+    ("code", "backs_off"),
+    [
+        ("AccessDeniedException", False),  # a policy missing in one Region: the next may allow it
+        ("DecryptionFailure", True),  # that Region's KMS key: a replica is encrypted with its own
+        ("ThrottlingException", True),  # quotas are per Region
+    ],
+)
+def test_which_failures_of_the_preferred_region_are_answered_by_the_next(
+    regions: tuple[RegionalFake, RegionalFake], clock: FakeClock, code: str, backs_off: bool
+) -> None:
+    primary, _ = regions
+    primary.failure = client_error(code, "DescribeSecret")
+    cache = _cache(regions, clock)
+
+    assert cache.get(NAME) == FIRST
+    assert cache.snapshot(NAME).region == REPLICA
+    assert cache.stats.region_failures == int(backs_off)
+
+
+def test_a_region_without_the_replica_is_not_found_there_and_the_next_region_answers(aws: None) -> None:
+    """moto: a Region where the secret was never replicated (or the replica was removed) answers
+    ResourceNotFoundException; that is not "deleted", and the next Region serves the secret."""
+    boto3.client("secretsmanager", region_name=PRIMARY).create_secret(Name=NAME, SecretString=FIRST)
+    clients = {name: boto3.client("secretsmanager", region_name=name) for name in (REPLICA, PRIMARY)}
+    cache = SecretCache(clients=clients, regions=[REPLICA, PRIMARY])
+
+    assert cache.get(NAME) == FIRST
+    assert cache.snapshot(NAME).region == PRIMARY
+    assert (cache.stats.failovers, cache.stats.region_failures) == (1, 0)
 
 
 def test_an_arn_is_asked_in_each_region_with_that_regions_arn(clock: FakeClock) -> None:
