@@ -269,7 +269,9 @@ def test_an_app_loop_verifying_webhooks_keeps_serving_through_20_rotations(
     result = serve_through_rotations(request, lambda: driver.rotate(arn), 20)
 
     assert result.failures == []
-    assert 0 < cache.stats.forced_refreshes <= 20
+    # One refresh per new key, plus at most one more when a refresh's reads of the stages
+    # straddle a rotation's finishSecret (the stages are read one call each); never a rejection.
+    assert 0 < cache.stats.forced_refreshes <= 2 * 20
 
 
 # --- issue 15, defect 4: the keyring must not fail closed -------------------------------------------------
