@@ -175,20 +175,25 @@ class RotatingHmacKeyring:
         self._lock = threading.Lock()
 
     def keyring(self) -> HmacKeyring:
-        snapshot: SecretSnapshot = self._cache.snapshot(self._secret_id)
+        return self._keyring_of(self._cache.snapshot(self._secret_id))
+
+    def _keyring_of(self, snapshot: SecretSnapshot) -> HmacKeyring:
         return snapshot.derive(f"hmac:{self._field}", lambda: HmacKeyring.from_snapshot(snapshot, self._field))
 
     def sign(self, body: bytes, *, with_key_id: bool = False) -> str:
         return self.keyring().sign(body, with_key_id=with_key_id)
 
     def verify(self, body: bytes, signature: str) -> None:
-        keyring = self.keyring()
+        # ``seen`` is the snapshot whose keys rejected the signature: read again after the
+        # rejection, it may already be another thread's refresh, and refreshing "past" that
+        # one would cost a second call for the same new key.
+        seen: SecretSnapshot = self._cache.snapshot(self._secret_id)
+        keyring = self._keyring_of(seen)
         try:
             keyring.verify(body, signature)
         except InvalidSignatureError:
             if not (":" in signature and not keyring.knows(signature) and self._may_refresh()):
                 raise
-            seen = self._cache.snapshot(self._secret_id)
             try:
                 self._cache.refresh(self._secret_id, seen=seen)
             except RotationClientError as exc:
