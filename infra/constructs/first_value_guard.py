@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aws_cdk import CustomResource
 from constructs import Construct
 
-from lambdas.rotation_monitor.first_value_guard import RESOURCE_TYPE
+from lambdas.rotation_monitor.first_value_guard import FINGERPRINTS, REPLACE_VALUE_ON_EDIT, RESOURCE_TYPE
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class FirstValueGuard(Construct):
             service_token=props.service_token,
             resource_type=RESOURCE_TYPE,
             properties={
-                "Fingerprints": dict(sorted(props.fingerprints.items())),
-                "ReplaceValueOnEdit": sorted(props.replace_value_on_edit),
+                FINGERPRINTS: dict(sorted(props.fingerprints.items())),
+                REPLACE_VALUE_ON_EDIT: sorted(props.replace_value_on_edit),
             },
         )

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 RESOURCE_TYPE = "Custom::FirstValueGuard"
+# The resource's properties (infra/constructs/first_value_guard.py writes them).
+FINGERPRINTS = "Fingerprints"  # secret name -> digest of its first-value property
+REPLACE_VALUE_ON_EDIT = "ReplaceValueOnEdit"  # secret names whose value may be overwritten
 MAX_NAMED = 10  # CloudFormation shows a reason of at most 1,000 characters (deploy_hook.respond cuts it)
 
 
@@ -38,10 +41,7 @@ class GuardVerdict:
 
 def accepted_id(properties: Mapping[str, Any]) -> str:
     """The digest a state of the guard is known by (its physical id)."""
-    chosen = {
-        "Fingerprints": properties.get("Fingerprints") or {},
-        "Replace": properties.get("ReplaceValueOnEdit") or [],
-    }
+    chosen = {key: properties.get(key) or None for key in (FINGERPRINTS, REPLACE_VALUE_ON_EDIT)}
     return "first-values-" + hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -54,9 +54,9 @@ def judge(event: Mapping[str, Any]) -> GuardVerdict:
     current_id = str(event.get("PhysicalResourceId") or "")
     if new_id == current_id:
         return GuardVerdict(True, "back to the accepted first values", new_id)
-    before: Mapping[str, str] = (event.get("OldResourceProperties") or {}).get("Fingerprints") or {}
-    after: Mapping[str, str] = new.get("Fingerprints") or {}
-    allowed = set(new.get("ReplaceValueOnEdit") or ())
+    before: Mapping[str, str] = (event.get("OldResourceProperties") or {}).get(FINGERPRINTS) or {}
+    after: Mapping[str, str] = new.get(FINGERPRINTS) or {}
+    allowed = set(new.get(REPLACE_VALUE_ON_EDIT) or ())
     changed = sorted(name for name in after if name in before and before[name] != after[name] and name not in allowed)
     if not changed:
         return GuardVerdict(True, "no live secret's value is overwritten", new_id)

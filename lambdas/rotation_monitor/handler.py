@@ -27,8 +27,8 @@ def _publish(name: str, value: float, dimensions: dict[str, str]) -> None:
 
 def check() -> dict[str, Any]:
     """Publish DaysSinceLastRotation per secret, OldestRotationDays, and OverdueSecrets and
-    RotationOffSecrets for the environment (every run, even with no secret: the "check silent" alarm watches them); with
-    replicated secrets, ReplicasNotInSync and ReplicasLagging too."""
+    RotationOffSecrets for the environment (every run, even with no secret: the "check silent"
+    alarm watches them); with replicated secrets, ReplicasNotInSync and ReplicasLagging too."""
     settings = MonitorSettings.from_env()
     now = datetime.now(UTC)
     listed = list(environment_secrets(settings.environment))
