@@ -132,8 +132,10 @@ def _millisecond_version_dates() -> None:
 
 
 def _list_versions_with_their_own_dates() -> Any:
-    """moto's ListSecretVersionIds reports ``CreatedDate: now`` for every version; the service
-    reports when each version was created. Returns moto's method, for the test that pins it."""
+    """moto's ListSecretVersionIds reports ``CreatedDate: now`` for every version, and lists
+    versions that hold no value; the service reports when each version was created and "only
+    returns versions that contain a secret value" (ListSecretVersionIds API reference; AWS CLI
+    reference, list-secret-version-ids). Returns moto's method, for the tests that pin it."""
     import json
 
     from moto.secretsmanager.models import SecretsManagerBackend
@@ -145,7 +147,12 @@ def _list_versions_with_their_own_dates() -> Any:
     def list_secret_version_ids(self: Any, secret_id: str) -> str:
         answer = json.loads(original(self, secret_id))
         versions = self.secrets[secret_id].versions
-        for entry in answer.get("Versions", []):
+        answer["Versions"] = [
+            entry
+            for entry in answer.get("Versions", [])
+            if {"secret_string", "secret_binary"} & versions.get(entry["VersionId"], {}).keys()
+        ]
+        for entry in answer["Versions"]:
             created = versions.get(entry["VersionId"], {}).get("createdate")
             if created is not None:
                 entry["CreatedDate"] = created

@@ -299,27 +299,14 @@ def test_history_digest_is_keyed_so_it_cannot_confirm_a_guessed_value(
     assert hashlib.sha256(text.encode()).hexdigest()[:12] not in keyed.stdout + random_key.stdout
 
 
-def test_history_shows_the_empty_awspending_version_that_list_secret_version_ids_leaves_out(
-    local: LocalAws, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_history_shows_the_empty_awspending_version_that_list_secret_version_ids_leaves_out(local: LocalAws) -> None:
     """AWS: "ListSecretVersionIds only returns versions that contain a secret value" (AWS CLI
-    reference, list-secret-version-ids); moto lists every version, so this test makes moto's
-    answer AWS's (local_rotation/moto_compat.py should, for every test)."""
+    reference, list-secret-version-ids; the emulation does so too: moto difference 14)."""
     arn = local.create("app/dev/hmac_key/stuck-history", HMAC_VALUE)
     token = "6f1b0c57-0000-4000-8000-00000000e3a1"
     stage_empty_pending_version(arn, token)  # what RotateSecret leaves when createSecret never ran
-    listed = SecretsManagerBackend.list_secret_version_ids
-
-    def only_versions_with_a_value(self: Any, secret_id: str) -> str:
-        answer = json.loads(listed(self, secret_id))
-        held = self.secrets[secret_id].versions
-        answer["Versions"] = [
-            entry for entry in answer["Versions"]
-            if {"secret_string", "secret_binary"} & held[entry["VersionId"]].keys()
-        ]  # fmt: skip
-        return json.dumps(answer)
-
-    monkeypatch.setattr(SecretsManagerBackend, "list_secret_version_ids", only_versions_with_a_value)
+    listed = [v["VersionId"] for v in local.client.list_secret_version_ids(SecretId=arn)["Versions"]]
+    assert token not in listed
 
     result = cli(local, "history", arn, "--digest")
 

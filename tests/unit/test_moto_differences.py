@@ -226,6 +226,24 @@ def test_12_with_local_rotation_loaded_list_secret_version_ids_reports_each_vers
     assert dates == read
 
 
+def test_14_list_secret_version_ids_lists_a_version_without_a_value(secretsmanager: Any, secret: str) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from local_rotation.moto_compat import ORIGINAL_LIST_SECRET_VERSION_IDS, stage_empty_pending_version
+
+    backend = secretsmanager_backends["123456789012"]["us-east-1"]
+    arn = secretsmanager.describe_secret(SecretId=secret)["ARN"]
+    token = str(uuid.uuid4())
+    stage_empty_pending_version(arn, token)
+
+    raw = [entry["VersionId"] for entry in json.loads(ORIGINAL_LIST_SECRET_VERSION_IDS(backend, secret))["Versions"]]
+    served = [entry["VersionId"] for entry in secretsmanager.list_secret_version_ids(SecretId=secret)["Versions"]]
+
+    assert token in raw  # moto lists it
+    assert token not in served  # the service "only returns versions that contain a secret value"
+    assert token in secretsmanager.describe_secret(SecretId=secret)["VersionIdsToStages"]  # still staged
+
+
 def test_13_rotate_secret_not_immediately_stages_a_copy_of_awscurrent(secretsmanager: Any, secret: str) -> None:
     """Without a registered function moto's own RotateSecret runs; with RotateImmediately=false
     it stages the configuration test's version holding AWSCURRENT's value (and, without a
